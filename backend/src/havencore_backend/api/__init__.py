@@ -1,0 +1,1 @@
+"""The HTTP API: OpenAI-compatible routes and HavenCore's own."""

@@ -1,0 +1,22 @@
+"""Builds the FastAPI application over a ``BackendRuntime``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from havencore_backend.runtime import BackendRuntime
+
+from . import system
+from .auth import APIKeyMiddleware
+from .errors import install_error_handlers
+
+
+def create_app(runtime: BackendRuntime) -> FastAPI:
+    """The HTTP API with every router, OpenAI-style errors and, when a key is set, bearer auth."""
+    app = FastAPI(title="HavenCore backend", version=runtime.version)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(system.router)
+    if runtime.settings.api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=runtime.settings.api_key)
+    return app

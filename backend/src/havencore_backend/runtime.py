@@ -1,0 +1,29 @@
+"""Everything a running backend holds: settings, identity and the registry of its components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import __version__
+from .components import ComponentRegistry, data_dir_probe
+from .instance import load_or_create_instance_id
+from .settings import Settings
+
+
+@dataclass(slots=True)
+class BackendRuntime:
+    """The backend's shared state, created once at start-up and handed to every protocol adapter."""
+
+    settings: Settings
+    instance_id: str
+    version: str = __version__
+    components: ComponentRegistry = field(default_factory=ComponentRegistry)
+    capabilities: set[str] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, settings: Settings) -> BackendRuntime:
+        """Prepares the data dir and identity; raises ``OSError`` when the data dir cannot be used."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        runtime = cls(settings=settings, instance_id=load_or_create_instance_id(settings.data_dir))
+        runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
+        return runtime

@@ -1,0 +1,126 @@
+"""Backend settings: command-line flags over ``HAVENCORE_*`` environment variables over a TOML file over defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "HAVENCORE_"
+CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "havencore"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the backend; each field's metadata carries its ``--help`` text."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "address the HTTP API binds to"})
+    port: int = field(default=8000, metadata={"help": "TCP port of the HTTP API"})
+    api_key: str = field(
+        default="",
+        metadata={"help": "API key required as 'Authorization: Bearer' on every route but /health; empty: no auth"},
+    )
+    data_dir: Path = field(
+        default_factory=_default_data_dir,
+        metadata={"help": "directory for the instance id, downloaded models and the embedded stores"},
+    )
+    wyoming_host: str = field(default="127.0.0.1", metadata={"help": "address the Wyoming servers bind to"})
+    wyoming_stt_port: int = field(default=10300, metadata={"help": "TCP port of the Wyoming speech-to-text server"})
+    wyoming_tts_port: int = field(default=10200, metadata={"help": "TCP port of the Wyoming text-to-speech server"})
+    log_level: str = field(default="info", metadata={"help": "log level: debug, info, warning or error"})
+
+    def __post_init__(self) -> None:
+        for name in ("port", "wyoming_stt_port", "wyoming_tts_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise SettingsError(f"{name} must be between 0 and 65535, got {port}")
+        if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
+            raise SettingsError(f"log_level must be debug, info, warning or error, got {self.log_level!r}")
+
+
+def _convert(name: str, raw: Any, kind: type[Any]) -> Any:
+    """Converts a raw value from the environment, a TOML file or argparse to the field's type."""
+    try:
+        if kind is int:
+            if isinstance(raw, bool):
+                raise TypeError
+            return int(raw)
+        if kind is Path:
+            return Path(str(raw)).expanduser()
+        if not isinstance(raw, str):
+            raise TypeError
+        return raw
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"{name}: expected {kind.__name__}, got {raw!r}") from err
+
+
+_FIELD_TYPES: dict[str, type[Any]] = {"str": str, "int": int, "Path": Path}
+
+
+def _field_types() -> dict[str, type[Any]]:
+    return {f.name: _FIELD_TYPES[str(f.type)] for f in fields(Settings)}
+
+
+def build_argument_parser() -> argparse.ArgumentParser:
+    """Builds the parser whose ``--help`` documents every setting and its environment variable."""
+    parser = argparse.ArgumentParser(
+        prog="havencore-backend",
+        description=(
+            "HavenCore backend. Settings come from these flags, then HAVENCORE_* environment variables, "
+            f"then a TOML file (--config or {CONFIG_FILE_ENV}) with the same keys, then the defaults shown."
+        ),
+    )
+    parser.add_argument("--config", type=Path, default=None, help=f"TOML settings file (env {CONFIG_FILE_ENV})")
+    for f in fields(Settings):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        shown = "unset" if f.name == "api_key" else default
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=None,
+            metavar=f.name.upper(),
+            help=f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}; default: {shown})",
+        )
+    return parser
+
+
+def load_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolves settings from ``argv``, ``environ`` and the optional TOML file, in that order of precedence."""
+    env = os.environ if environ is None else environ
+    args = build_argument_parser().parse_args(argv)
+    types = _field_types()
+
+    values: dict[str, Any] = {}
+    config_path: Path | None = args.config or (Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else None)
+    if config_path is not None:
+        try:
+            file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise SettingsError(f"cannot read config file {config_path}: {err.strerror}") from err
+        except tomllib.TOMLDecodeError as err:
+            raise SettingsError(f"config file {config_path} is not valid TOML: {err}") from err
+        unknown = sorted(set(file_values) - set(types))
+        if unknown:
+            raise SettingsError(f"config file {config_path} has unknown settings: {', '.join(unknown)}")
+        values.update({key: _convert(key, raw, types[key]) for key, raw in file_values.items()})
+
+    for name, kind in types.items():
+        raw_env = env.get(ENV_PREFIX + name.upper())
+        if raw_env is not None:
+            values[name] = _convert(ENV_PREFIX + name.upper(), raw_env, kind)
+        raw_flag = getattr(args, name)
+        if raw_flag is not None:
+            values[name] = _convert("--" + name.replace("_", "-"), raw_flag, kind)
+    return Settings(**values)

@@ -1,0 +1,105 @@
+"""Starts the real backend as a subprocess on free loopback ports; shared by the backend and the HA tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BACKEND_BIN = Path(os.environ.get("HAVENCORE_BACKEND_BIN", REPO_ROOT / ".venv" / "bin" / "havencore-backend"))
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_get(url: str, api_key: str = "") -> tuple[int, Any]:
+    """GETs a JSON resource and returns the status and parsed body, errors included."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@dataclass
+class RunningBackend:
+    """A backend subprocess and how to reach it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    api_key: str
+    data_dir: Path
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the backend printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stops the backend, politely first."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_backend(
+    data_dir: Path,
+    api_key: str = "",
+    extra_args: tuple[str, ...] = (),
+    command: tuple[str, ...] | None = None,
+    timeout: float = 60.0,
+) -> RunningBackend:
+    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / f"backend-{port}.log"
+    args = [
+        *(command or (str(BACKEND_BIN),)),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--wyoming-stt-port",
+        str(free_port()),
+        "--wyoming-tts-port",
+        str(free_port()),
+        *(("--api-key", api_key) if api_key else ()),
+        *extra_args,
+    ]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+    backend = RunningBackend(process, f"http://127.0.0.1:{port}", api_key, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"backend exited with {process.returncode}:\n{backend.log()}")
+        try:
+            status, _ = http_get(f"{backend.url}/health")
+        except (OSError, ValueError):
+            time.sleep(0.1)
+            continue
+        if status in (200, 503):
+            return backend
+    backend.stop()
+    raise RuntimeError(f"backend did not answer /health within {timeout} s:\n{backend.log()}")
