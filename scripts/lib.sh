@@ -6,6 +6,8 @@ HAVENCORE_CACHE="${HAVENCORE_CACHE:-$HOME/.cache/havencore}"
 PYTHON_VERSION="3.13.5"
 PYTHON_SHA256="93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
 PYTHON_PREFIX="$HAVENCORE_CACHE/python-$PYTHON_VERSION"
+# Packaged test/demo models, one folder each (scripts/install_models.py); tests and the demo read this variable.
+export HAVENCORE_MODELS="${HAVENCORE_MODELS:-$HAVENCORE_CACHE/models}"
 
 log() { printf '[havencore] %s\n' "$*" >&2; }
 die() { printf '[havencore] error: %s\n' "$*" >&2; exit 1; }

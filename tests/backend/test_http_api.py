@@ -57,14 +57,26 @@ def test_instance_id_survives_a_restart_and_module_entry_point_works(data_dir: P
         first_id = http_get(f"{first.url}/v1/havencore/info")[1]["instance_id"]
     finally:
         first.stop()
-    # uvicorn re-raises SIGTERM after its graceful shutdown, so the log, not the exit code, proves it.
-    assert "Application shutdown complete" in first.log()
+    assert first.process.returncode == 0
+    assert "HavenCore backend stopped" in first.log()
     python = BACKEND_BIN.parent / "python"
     second = start_backend(data_dir, command=(str(python), "-m", "havencore_backend"))
     try:
         assert http_get(f"{second.url}/v1/havencore/info")[1]["instance_id"] == first_id
     finally:
         second.stop()
+
+
+def test_port_in_use_exits_non_zero(backend: RunningBackend, data_dir: Path) -> None:
+    port = backend.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [str(BACKEND_BIN), "--port", port, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
 
 
 def test_bad_setting_exits_with_a_clear_message() -> None:

