@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
-from .api import BackendInfo, HavenCoreAuthError, HavenCoreClient, HavenCoreConnectionError
-from .const import DOMAIN
+from .api import HavenCoreAuthError, HavenCoreClient, HavenCoreConnectionError, HavenCoreError
+from .availability import BackendAvailability
+from .const import CAPABILITY_STT, CAPABILITY_TTS, DOMAIN, LOGGER
+from .runtime import HavenCoreConfigEntry, HavenCoreRuntimeData
+from .services import async_register_services
+from .wyoming_client import async_describe
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION, Platform.STT, Platform.TTS)
 
 
-@dataclass(slots=True)
-class HavenCoreRuntimeData:
-    """What a loaded entry holds: the backend client and what the backend said about itself."""
-
-    client: HavenCoreClient
-    info: BackendInfo
-
-
-type HavenCoreConfigEntry = ConfigEntry[HavenCoreRuntimeData]
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Registers the ``havencore.*`` actions."""
+    async_register_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) -> bool:
@@ -30,6 +31,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) ->
     client = HavenCoreClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_API_KEY, ""))
     try:
         info = await client.async_get_info()
+        stt_info = (
+            await async_describe(client.host, info.wyoming_stt_port) if CAPABILITY_STT in info.capabilities else None
+        )
+        tts_info = (
+            await async_describe(client.host, info.wyoming_tts_port) if CAPABILITY_TTS in info.capabilities else None
+        )
     except HavenCoreAuthError as err:
         raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
     except HavenCoreConnectionError as err:
@@ -38,10 +45,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) ->
             translation_key="cannot_connect",
             translation_placeholders={"url": client.base_url},
         ) from err
-    entry.runtime_data = HavenCoreRuntimeData(client=client, info=info)
+    try:
+        models = await client.async_list_models()
+    except HavenCoreError as err:
+        LOGGER.debug("The backend at %s lists no chat models: %s", client.base_url, err)
+        models = []
+
+    availability = BackendAvailability(hass, client)
+    entry.async_on_unload(availability.async_shutdown)
+    entry.runtime_data = HavenCoreRuntimeData(
+        client=client,
+        info=info,
+        availability=availability,
+        default_model=models[0] if models else "",
+        stt_info=stt_info,
+        tts_info=tts_info,
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True
+
+
+async def _async_reload_on_update(hass: HomeAssistant, entry: HavenCoreConfigEntry) -> None:
+    """Subentries and options changed: rebuild the entities."""
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) -> bool:
-    """Unloads an entry; nothing is held open between requests yet."""
-    return True
+    """Unloads the entry's platforms."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

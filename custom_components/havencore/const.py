@@ -5,11 +5,78 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from homeassistant.const import CONF_LLM_HASS_API
+from homeassistant.helpers import llm
+
 DOMAIN: Final = "havencore"
 LOGGER: Final = logging.getLogger(__package__)
 
 DEFAULT_URL: Final = "http://127.0.0.1:8000"
-# How long setup and the config flow wait for the backend's info before calling it unreachable.
+# How long setup and the flows wait for the backend before calling it unreachable.
 CONNECT_TIMEOUT: Final = 10.0
+# A turn may take a while on a CPU, but a silent backend must not hang Assist forever.
+CHAT_TIMEOUT: Final = 120.0
+# While the backend is unavailable, how often it is probed so entities come back on their own.
+RECOVERY_PROBE_SECONDS: Final = 30
 
 INFO_PATH: Final = "/v1/havencore/info"
+MODELS_PATH: Final = "/v1/models"
+CHAT_PATH: Final = "/v1/chat/completions"
+
+# Supervisor discovery: the add-on announces these keys.
+DISCOVERY_HOST: Final = "host"
+DISCOVERY_PORT: Final = "port"
+DISCOVERY_API_KEY: Final = "api_key"
+
+SUBENTRY_CONVERSATION: Final = "conversation"
+SUBENTRY_STT: Final = "stt"
+SUBENTRY_TTS: Final = "tts"
+SUBENTRY_AI_TASK: Final = "ai_task_data"
+
+CONF_MODEL: Final = "model"
+CONF_PROMPT: Final = "prompt"
+CONF_TEMPERATURE: Final = "temperature"
+CONF_MAX_TOKENS: Final = "max_tokens"
+CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
+CONF_MAX_HISTORY: Final = "max_history"
+CONF_LANGUAGE: Final = "language"
+CONF_VOICE: Final = "voice"
+CONF_SPEED: Final = "speed"
+
+DEFAULT_CONVERSATION_NAME: Final = "HavenCore conversation"
+DEFAULT_STT_NAME: Final = "HavenCore speech-to-text"
+DEFAULT_TTS_NAME: Final = "HavenCore text-to-speech"
+DEFAULT_AI_TASK_NAME: Final = "HavenCore AI Task"
+
+# An empty model means "the backend's default model" (the first one /v1/models lists).
+DEFAULT_MODEL: Final = ""
+DEFAULT_TEMPERATURE: Final = 0.3
+DEFAULT_MAX_TOKENS: Final = 400
+DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
+# Earlier user turns kept in the prompt; 0 keeps everything.
+DEFAULT_MAX_HISTORY: Final = 10
+DEFAULT_SPEED: Final = 1.0
+
+DEFAULT_PROMPT: Final = (
+    llm.DEFAULT_INSTRUCTIONS_PROMPT
+    + "\n{% if user_name %}You are talking to {{ user_name }}.{% endif %}"
+    + "\nOnly say that you did something when a tool result confirms it."
+)
+
+DEFAULT_CONVERSATION_OPTIONS: Final = {
+    CONF_MODEL: DEFAULT_MODEL,
+    CONF_PROMPT: DEFAULT_PROMPT,
+    CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+    CONF_TEMPERATURE: DEFAULT_TEMPERATURE,
+    CONF_MAX_TOKENS: DEFAULT_MAX_TOKENS,
+    CONF_MAX_TOOL_ITERATIONS: DEFAULT_MAX_TOOL_ITERATIONS,
+    CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
+}
+DEFAULT_AI_TASK_OPTIONS: Final = {CONF_MODEL: DEFAULT_MODEL}
+DEFAULT_STT_OPTIONS: Final[dict[str, str]] = {}
+DEFAULT_TTS_OPTIONS: Final = {CONF_SPEED: DEFAULT_SPEED}
+
+# Capabilities a backend lists in its info; speech entities exist only where the backend has the server.
+CAPABILITY_STT: Final = "stt"
+CAPABILITY_TTS: Final = "tts"
+CAPABILITY_CHAT: Final = "chat"

@@ -1,0 +1,72 @@
+"""The HavenCore conversation agent: streams the backend's reply into the chat log and runs HA's tools."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import intent
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
+from .entity import HavenCoreLLMEntity
+from .errors import async_error_message
+from .runtime import HavenCoreConfigEntry
+
+# Turns run one at a time per entity; the backend serializes model access anyway.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: HavenCoreConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """One conversation agent per conversation subentry."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_CONVERSATION:
+            async_add_entities([HavenCoreConversationEntity(entry, subentry)], config_subentry_id=subentry.subentry_id)
+
+
+class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLMEntity):
+    """A conversation agent backed by the HavenCore backend's LLM."""
+
+    _attr_supports_streaming = True
+
+    def __init__(self, entry: HavenCoreConfigEntry, subentry: ConfigSubentry) -> None:
+        super().__init__(entry, subentry)
+        if subentry.data.get(CONF_LLM_HASS_API):
+            self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+
+    @property
+    def supported_languages(self) -> list[str] | Literal["*"]:
+        """Whatever the model speaks."""
+        return MATCH_ALL
+
+    async def _async_handle_message(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> conversation.ConversationResult:
+        """Answers one user turn; backend failures become a short spoken error, never a hang."""
+        options = self.subentry.data
+        try:
+            await chat_log.async_provide_llm_data(
+                user_input.as_llm_context(DOMAIN),
+                options.get(CONF_LLM_HASS_API),
+                options.get(CONF_PROMPT, DEFAULT_PROMPT),
+                user_input.extra_system_prompt,
+            )
+        except conversation.ConverseError as err:
+            return err.as_conversation_result()
+
+        try:
+            await self._async_handle_chat_log(chat_log)
+        except HomeAssistantError as err:
+            response = intent.IntentResponse(language=user_input.language)
+            response.async_set_error(
+                intent.IntentResponseErrorCode.UNKNOWN,
+                await async_error_message(self.hass, err, user_input.language),
+            )
+            return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
+        return conversation.async_get_result_from_chat_log(user_input, chat_log)

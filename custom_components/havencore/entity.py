@@ -1,0 +1,216 @@
+"""The shared base of HavenCore's LLM entities: device info, availability and the whole tool loop."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.json import json_dumps
+from voluptuous_openapi import convert
+
+from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
+from .const import (
+    CONF_MAX_HISTORY,
+    CONF_MAX_TOKENS,
+    CONF_MAX_TOOL_ITERATIONS,
+    CONF_MODEL,
+    CONF_TEMPERATURE,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_TEMPERATURE,
+    DOMAIN,
+    LOGGER,
+)
+from .runtime import HavenCoreConfigEntry
+
+# Set as a tool argument when the model's arguments are not JSON: no tool schema accepts it, so the tool fails
+# validation and the error goes back to the model instead of a call with guessed arguments.
+UNPARSABLE_ARGUMENTS_KEY = "unparsable_arguments"
+
+
+def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
+    """An HA LLM tool as an OpenAI ``tools`` entry."""
+    function: dict[str, Any] = {
+        "name": tool.name,
+        "parameters": convert(tool.parameters, custom_serializer=custom_serializer),
+    }
+    if tool.description:
+        function["description"] = tool.description
+    return {"type": "function", "function": function}
+
+
+def parse_tool_arguments(raw: str) -> dict[str, Any]:
+    """Decodes a tool call's JSON arguments; anything but a JSON object is kept aside so validation rejects it."""
+    if not raw.strip():
+        return {}
+    try:
+        arguments = json.loads(raw)
+    except ValueError:
+        return {UNPARSABLE_ARGUMENTS_KEY: raw}
+    if not isinstance(arguments, dict):
+        return {UNPARSABLE_ARGUMENTS_KEY: raw}
+    # Small models send empty strings or nulls for optional slots, which intent matching would take literally.
+    return {key: value for key, value in arguments.items() if value not in (None, "")}
+
+
+def convert_content(content: conversation.Content) -> dict[str, Any]:
+    """One chat log item as an OpenAI chat message."""
+    if isinstance(content, conversation.ToolResultContent):
+        return {"role": "tool", "tool_call_id": content.tool_call_id, "content": json_dumps(content.tool_result)}
+    if isinstance(content, conversation.AssistantContent):
+        message: dict[str, Any] = {"role": "assistant", "content": content.content or ""}
+        if content.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.tool_name, "arguments": json.dumps(call.tool_args)},
+                }
+                for call in content.tool_calls
+            ]
+        return message
+    return {"role": content.role, "content": content.content}
+
+
+def trim_history(messages: list[dict[str, Any]], max_user_turns: int) -> list[dict[str, Any]]:
+    """Keeps the system prompt and the last ``max_user_turns`` earlier user turns plus the current one."""
+    if max_user_turns < 1:
+        return messages
+    user_indexes = [index for index, message in enumerate(messages) if message["role"] == "user"]
+    if len(user_indexes) <= max_user_turns + 1:
+        return messages
+    first_kept = user_indexes[-(max_user_turns + 1)]
+    return [messages[0], *messages[first_kept:]]
+
+
+async def transform_stream(
+    chunks: AsyncIterator[dict[str, Any]],
+) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
+    """OpenAI chat stream chunks as chat log deltas: text as it arrives, tool calls once complete.
+
+    Chunks look like ``{"choices": [{"index": 0, "delta": {"content": "The light"}}]}`` or, for a tool call split
+    over chunks, ``{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "call_1", "function":
+    {"name": "HassTurnOn", "arguments": "{\\"name\\": "}}]}}]}`` followed by more ``arguments`` fragments.
+    """
+    yield {"role": "assistant"}
+    pending: dict[int, dict[str, str]] = {}
+    async for chunk in chunks:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if content := delta.get("content"):
+                yield {"content": content}
+            for call in delta.get("tool_calls") or ():
+                slot = pending.setdefault(int(call.get("index", 0)), {"id": "", "name": "", "arguments": ""})
+                slot["id"] = call.get("id") or slot["id"]
+                function = call.get("function") or {}
+                slot["name"] += function.get("name") or ""
+                slot["arguments"] += function.get("arguments") or ""
+    if pending:
+        yield {"tool_calls": [_tool_input(slot) for _, slot in sorted(pending.items())]}
+
+
+def _tool_input(slot: dict[str, str]) -> llm.ToolInput:
+    """A complete tool call, keeping the backend's call id when it gave one."""
+    arguments = parse_tool_arguments(slot["arguments"])
+    if slot["id"]:
+        return llm.ToolInput(tool_name=slot["name"], tool_args=arguments, id=slot["id"])
+    return llm.ToolInput(tool_name=slot["name"], tool_args=arguments)
+
+
+class HavenCoreEntity(Entity):
+    """An entity of one subentry, unavailable while the backend is unreachable."""
+
+    _attr_has_entity_name = True
+    _attr_name = None
+
+    def __init__(self, entry: HavenCoreConfigEntry, subentry: ConfigSubentry) -> None:
+        self.entry = entry
+        self.subentry = subentry
+        self._attr_unique_id = subentry.subentry_id
+        self._attr_device_info = dr.DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer="HavenCore",
+            model=subentry.data.get(CONF_MODEL) or None,
+            sw_version=entry.runtime_data.info.version,
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def available(self) -> bool:
+        """False while the backend is unreachable."""
+        return self.entry.runtime_data.availability.available
+
+    async def async_added_to_hass(self) -> None:
+        """Follows the backend's availability."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.entry.runtime_data.availability.async_add_listener(self.async_write_ha_state))
+
+
+class HavenCoreLLMEntity(HavenCoreEntity):
+    """Base of the conversation agent and the AI Task entity: runs the model and tool loop over a chat log."""
+
+    async def _async_handle_chat_log(self, chat_log: conversation.ChatLog, structure: vol.Schema | None = None) -> None:
+        """Asks the backend for the next reply, running tool calls through the chat log until none are left."""
+        options = self.subentry.data
+        runtime = self.entry.runtime_data
+        payload: dict[str, Any] = {
+            "model": options.get(CONF_MODEL) or runtime.default_model,
+            "temperature": options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
+            "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
+        }
+        if chat_log.llm_api:
+            payload["tools"] = [
+                format_tool(tool, chat_log.llm_api.custom_serializer) for tool in chat_log.llm_api.tools
+            ]
+        if structure is not None:
+            serializer = chat_log.llm_api.custom_serializer if chat_log.llm_api else llm.selector_serializer
+            payload["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "result", "schema": convert(structure, custom_serializer=serializer)},
+            }
+        max_history = int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY))
+        max_iterations = int(options.get(CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS))
+
+        for _ in range(max_iterations):
+            messages = trim_history([convert_content(content) for content in chat_log.content], max_history)
+            try:
+                async for _content in chat_log.async_add_delta_content_stream(
+                    self.entity_id,
+                    transform_stream(runtime.client.async_stream_chat({**payload, "messages": messages})),
+                ):
+                    pass
+            except HavenCoreAuthError as err:
+                self.entry.async_start_reauth(self.hass)
+                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+            except HavenCoreConnectionError as err:
+                runtime.availability.async_mark_lost(err)
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="backend_unreachable",
+                    translation_placeholders={"url": runtime.client.base_url},
+                ) from err
+            except HavenCoreResponseError as err:
+                LOGGER.warning("HavenCore backend refused a chat request: %s", err)
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="backend_error",
+                    translation_placeholders={"message": err.message},
+                ) from err
+            runtime.availability.async_mark_ok()
+            if not chat_log.unresponded_tool_results:
+                return
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="too_many_tool_calls",
+            translation_placeholders={"count": str(max_iterations)},
+        )
