@@ -66,9 +66,10 @@ def start_backend(
     extra_args: tuple[str, ...] = (),
     command: tuple[str, ...] | None = None,
     timeout: float = 60.0,
+    port: int | None = None,
 ) -> RunningBackend:
     """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not."""
-    port = free_port()
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"backend-{port}.log"
     args = [

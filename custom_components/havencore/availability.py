@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
@@ -36,7 +36,10 @@ class BackendAvailability:
         self.available = False
         LOGGER.warning("HavenCore backend at %s is unavailable: %s", self._client.base_url, error)
         self._cancel_probe = async_track_time_interval(
-            self._hass, self._async_probe, timedelta(seconds=RECOVERY_PROBE_SECONDS), name="havencore backend probe"
+            self._hass,
+            self._async_start_probe,
+            timedelta(seconds=RECOVERY_PROBE_SECONDS),
+            name="havencore backend probe",
         )
         self._notify()
 
@@ -50,10 +53,16 @@ class BackendAvailability:
         self.async_shutdown()
         self._notify()
 
-    async def _async_probe(self, _now: object = None) -> None:
+    @callback
+    def _async_start_probe(self, _now: datetime) -> None:
+        # Not eager: the probe's request starts after the timer callback returns, not inside it.
+        self._hass.async_create_background_task(self._async_probe(), "havencore backend probe", eager_start=False)
+
+    async def _async_probe(self) -> None:
         try:
             await self._client.async_get_info()
-        except HavenCoreError:
+        except HavenCoreError as err:
+            LOGGER.debug("HavenCore backend still unavailable: %s", err)
             return
         self.async_mark_ok()
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from homeassistant import config_entries
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import llm
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.havencore.const import DOMAIN
+from custom_components.havencore.const import DOMAIN, SUBENTRY_AI_TASK, SUBENTRY_CONVERSATION
 from tests.backend_process import RunningBackend, http_get
 from tests.integration.conftest import API_KEY
 
@@ -117,6 +119,110 @@ async def test_reauth_against_another_backend_aborts(hass_with_core: HomeAssista
 
     result = await entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: API_KEY})
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_backend"
+
+
+def _discovery(backend: RunningBackend, api_key: str = API_KEY) -> HassioServiceInfo:
+    host, port = backend.url.removeprefix("http://").split(":")
+    return HassioServiceInfo(
+        config={"host": host, "port": int(port), "api_key": api_key},
+        name="HavenCore",
+        slug="havencore",
+        uuid="1234",
+    )
+
+
+async def test_new_entry_starts_with_an_agent_and_an_ai_task(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    flow_id = await _start_flow(hass)
+    await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
+    await hass.async_block_till_done()
+
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    kinds = sorted(sub.subentry_type for sub in entry.subentries.values())
+    # The skeleton backend has no speech servers, so no speech subentries.
+    assert kinds == sorted([SUBENTRY_CONVERSATION, SUBENTRY_AI_TASK])
+    agent = next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CONVERSATION)
+    assert agent.data[CONF_LLM_HASS_API] == [llm.LLM_API_ASSIST]
+    assert hass.states.get("conversation.havencore_conversation") is not None
+    assert hass.states.get("ai_task.havencore_ai_task") is not None
+
+
+async def test_addon_discovery_is_confirmed_then_created(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_HASSIO}, data=_discovery(backend)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "hassio_confirm"
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+
+
+async def test_addon_discovery_updates_a_known_backend(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    hass = hass_with_core
+    instance_id = http_get(f"{backend.url}/v1/havencore/info", API_KEY)[1]["instance_id"]
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=instance_id, data={CONF_URL: "http://old:1", CONF_API_KEY: "x"})
+    entry.add_to_hass(hass)
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_HASSIO}, data=_discovery(backend)
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+
+
+async def test_addon_discovery_with_a_wrong_key_aborts(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    result = await hass_with_core.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_HASSIO}, data=_discovery(backend, api_key="nope")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_auth"
+
+
+async def test_reconfigure_changes_url_and_key_of_the_same_backend(
+    hass_with_core: HomeAssistant, backend: RunningBackend, backend_down_url: str
+) -> None:
+    hass = hass_with_core
+    instance_id = http_get(f"{backend.url}/v1/havencore/info", API_KEY)[1]["instance_id"]
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=instance_id, data={CONF_URL: backend_down_url, CONF_API_KEY: ""})
+    entry.add_to_hass(hass)
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: backend.url})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+
+
+async def test_reconfigure_to_another_backend_aborts(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    hass = hass_with_core
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="other", data={CONF_URL: backend.url, CONF_API_KEY: API_KEY})
+    entry.add_to_hass(hass)
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_backend"

@@ -1,0 +1,141 @@
+"""The agent when the backend fails: a short translated error, unavailable while gone, back on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_API_KEY, CONF_URL, STATE_UNAVAILABLE
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
+
+from custom_components.havencore.const import CONF_MODEL, DOMAIN, SUBENTRY_CONVERSATION
+from custom_components.havencore.diagnostics import async_get_config_entry_diagnostics
+from tests.backend_process import RunningBackend, start_backend
+
+KEY = "own-backend-key"
+
+
+@pytest.fixture
+def own_backend(tmp_path: Path, socket_enabled: None) -> Iterator[RunningBackend]:
+    """A backend this test may stop and start again on the same port."""
+    running = start_backend(tmp_path / "data", api_key=KEY)
+    yield running
+    running.stop()
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+def _restart(backend: RunningBackend) -> RunningBackend:
+    port = int(backend.url.rsplit(":", 1)[1])
+    return start_backend(backend.data_dir, api_key=KEY, port=port)
+
+
+async def _set_up(hass: HomeAssistant, url: str) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: url, CONF_API_KEY: KEY})
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.state is ConfigEntryState.LOADED
+    subentry = next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CONVERSATION)
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, CONF_MODEL: "no-such-model"})
+    await hass.async_block_till_done()
+    agents = [state.entity_id for state in hass.states.async_all("conversation") if "havencore" in state.entity_id]
+    assert len(agents) == 1
+    return agents[0]
+
+
+async def test_backend_refusal_is_a_translated_error(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend
+) -> None:
+    agent = await _set_up(hass_with_core, own_backend.url)
+
+    result = await conversation.async_converse(hass_with_core, "hello", None, Context(), agent_id=agent)
+
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert result.response.speech["plain"]["speech"].startswith("Sorry, the HavenCore backend could not answer")
+    # A refusal is not an outage.
+    assert _state(hass_with_core, agent) != STATE_UNAVAILABLE
+
+
+async def _wait_for_state(hass: HomeAssistant, entity_id: str, available: bool) -> None:
+    """Waits (boundedly) for the real recovery probe to change the entity's availability."""
+    for _ in range(100):
+        if (_state(hass, entity_id) != STATE_UNAVAILABLE) is available:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{entity_id} did not become {'available' if available else 'unavailable'}")
+
+
+async def test_lost_backend_makes_agent_unavailable_until_it_returns(
+    hass_with_core: HomeAssistant,
+    own_backend: RunningBackend,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hass = hass_with_core
+    # Probe every 0.2 s of real time so the test can watch the real probe bring the agent back.
+    monkeypatch.setattr("custom_components.havencore.availability.RECOVERY_PROBE_SECONDS", 0.2)
+    agent = await _set_up(hass, own_backend.url)
+    own_backend.stop()
+
+    for _ in range(2):
+        result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=agent)
+        assert result.response.response_type is intent.IntentResponseType.ERROR
+        assert result.response.speech["plain"]["speech"] == "Sorry, I can't reach the HavenCore backend right now."
+    assert _state(hass, agent) == STATE_UNAVAILABLE
+    await asyncio.sleep(0.5)  # a few failed probes
+    assert _state(hass, agent) == STATE_UNAVAILABLE
+    assert caplog.text.count("is unavailable") == 1
+
+    restarted = _restart(own_backend)
+    try:
+        await _wait_for_state(hass, agent, available=True)
+        assert caplog.text.count("is available again") == 1
+    finally:
+        restarted.stop()
+
+
+async def test_ask_action(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:
+    hass = hass_with_core
+    agent = await _set_up(hass, own_backend.url)
+
+    with pytest.raises(ServiceValidationError, match="not a HavenCore conversation agent"):
+        await hass.services.async_call(
+            DOMAIN,
+            "ask",
+            {"prompt": "hi", "agent_id": "conversation.home_assistant"},
+            blocking=True,
+            return_response=True,
+        )
+    with pytest.raises(HomeAssistantError, match="could not answer"):
+        await hass.services.async_call(
+            DOMAIN, "ask", {"prompt": "hi", "agent_id": agent}, blocking=True, return_response=True
+        )
+
+
+async def test_ask_without_an_agent(hass_with_core: HomeAssistant) -> None:
+    assert await async_setup_component(hass_with_core, DOMAIN, {})
+    with pytest.raises(ServiceValidationError, match="No HavenCore conversation agent"):
+        await hass_with_core.services.async_call(DOMAIN, "ask", {"prompt": "hi"}, blocking=True, return_response=True)
+
+
+async def test_diagnostics_redact_the_key(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:
+    await _set_up(hass_with_core, own_backend.url)
+    entry = hass_with_core.config_entries.async_entries(DOMAIN)[0]
+
+    diagnostics = await async_get_config_entry_diagnostics(hass_with_core, entry)
+
+    assert diagnostics["entry"]["data"][CONF_API_KEY] == "**REDACTED**"
+    assert KEY not in str(diagnostics)
+    assert diagnostics["backend"]["available"] is True

@@ -1,0 +1,97 @@
+"""The pure helpers of the tool loop, on chunks and arguments as small local models really send them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.helpers import llm
+
+from custom_components.havencore.api import parse_sse_line
+from custom_components.havencore.entity import (
+    UNPARSABLE_ARGUMENTS_KEY,
+    convert_content,
+    parse_tool_arguments,
+    transform_stream,
+    trim_history,
+)
+
+
+async def _chunks(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for item in items:
+        yield item
+
+
+async def test_text_deltas_flow_through_in_order() -> None:
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
+        {"choices": [{"index": 0, "delta": {"content": "The kitchen"}}]},
+        {"choices": [{"index": 0, "delta": {"content": " light is on."}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    deltas = [delta async for delta in transform_stream(_chunks(chunks))]
+    assert deltas == [{"role": "assistant"}, {"content": "The kitchen"}, {"content": " light is on."}]
+
+
+async def test_tool_call_split_over_chunks_is_assembled() -> None:
+    chunks: list[dict[str, Any]] = [
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "call_7", "function": {"name": "HassTurnOn"}}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"name": "Kit'}}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'chen", "area": ""}'}}]}}]},
+        {
+            "choices": [
+                {"delta": {"tool_calls": [{"index": 1, "function": {"name": "HassTurnOff", "arguments": "{}"}}]}}
+            ]
+        },
+        {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    deltas = [delta async for delta in transform_stream(_chunks(chunks))]
+    calls = deltas[-1]["tool_calls"]
+    assert calls is not None
+    assert [(call.id, call.tool_name, call.tool_args) for call in calls[:1]] == [
+        ("call_7", "HassTurnOn", {"name": "Kitchen"})
+    ]
+    assert calls[1].tool_name == "HassTurnOff"
+    assert calls[1].id  # generated when the backend gave none
+
+
+def test_arguments_that_are_not_an_object_are_kept_for_validation_to_reject() -> None:
+    assert parse_tool_arguments("") == {}
+    assert parse_tool_arguments('{"brightness": 50, "name": null}') == {"brightness": 50}
+    assert parse_tool_arguments("{'name': 'kitchen'") == {UNPARSABLE_ARGUMENTS_KEY: "{'name': 'kitchen'"}
+    assert parse_tool_arguments('["kitchen"]') == {UNPARSABLE_ARGUMENTS_KEY: '["kitchen"]'}
+
+
+def test_history_keeps_system_prompt_and_recent_turns() -> None:
+    messages = [{"role": "system", "content": "s"}]
+    for turn in range(4):
+        messages += [{"role": "user", "content": f"u{turn}"}, {"role": "assistant", "content": f"a{turn}"}]
+    trimmed = trim_history(messages, 1)
+    assert [m["content"] for m in trimmed] == ["s", "u2", "a2", "u3", "a3"]
+    assert trim_history(messages, 0) == messages
+    assert trim_history(messages, 10) == messages
+
+
+def test_chat_log_content_becomes_openai_messages() -> None:
+    call = llm.ToolInput(tool_name="HassTurnOn", tool_args={"name": "Kitchen"}, id="call_1")
+    assistant = conversation.AssistantContent(agent_id="a", content=None, tool_calls=[call])
+    result = conversation.ToolResultContent(
+        agent_id="a", tool_call_id="call_1", tool_name="HassTurnOn", tool_result={"success": True}
+    )
+    assert convert_content(conversation.UserContent(content="hi")) == {"role": "user", "content": "hi"}
+    assert convert_content(assistant) == {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "HassTurnOn", "arguments": '{"name": "Kitchen"}'}}
+        ],
+    }
+    assert convert_content(result) == {"role": "tool", "tool_call_id": "call_1", "content": '{"success":true}'}
+
+
+def test_sse_lines() -> None:
+    assert parse_sse_line(b'data: {"choices": []}\n') == {"choices": []}
+    assert parse_sse_line(b"data: [DONE]\n") is None
+    assert parse_sse_line(b": keep-alive\n") is None
+    assert parse_sse_line(b"\n") is None
