@@ -20,6 +20,7 @@ from homeassistant.core import callback
 from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -42,6 +43,7 @@ from .const import (
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
     CONF_MODEL,
+    CONF_PREFER_LOCAL_INTENTS,
     CONF_PROMPT,
     CONF_SPEED,
     CONF_TEMPERATURE,
@@ -304,6 +306,9 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 vol.Optional(CONF_MAX_HISTORY, default=current.get(CONF_MAX_HISTORY)): NumberSelector(
                     NumberSelectorConfig(min=0, max=100, step=1, mode=NumberSelectorMode.BOX)
                 ),
+                vol.Optional(
+                    CONF_PREFER_LOCAL_INTENTS, default=current.get(CONF_PREFER_LOCAL_INTENTS, True)
+                ): BooleanSelector(),
             }
         )
         return schema

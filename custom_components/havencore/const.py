@@ -42,6 +42,7 @@ CONF_MAX_HISTORY: Final = "max_history"
 CONF_LANGUAGE: Final = "language"
 CONF_VOICE: Final = "voice"
 CONF_SPEED: Final = "speed"
+CONF_PREFER_LOCAL_INTENTS: Final = "prefer_local_intents"
 
 DEFAULT_CONVERSATION_NAME: Final = "HavenCore conversation"
 DEFAULT_STT_NAME: Final = "HavenCore speech-to-text"
@@ -71,6 +72,7 @@ DEFAULT_CONVERSATION_OPTIONS: Final = {
     CONF_MAX_TOKENS: DEFAULT_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS: DEFAULT_MAX_TOOL_ITERATIONS,
     CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
+    CONF_PREFER_LOCAL_INTENTS: True,
 }
 DEFAULT_AI_TASK_OPTIONS: Final = {CONF_MODEL: DEFAULT_MODEL}
 DEFAULT_STT_OPTIONS: Final[dict[str, str]] = {}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
+from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
 from homeassistant.core import HomeAssistant
@@ -12,7 +14,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
+from .const import CONF_PREFER_LOCAL_INTENTS, CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
 from .entity import HavenCoreLLMEntity
 from .errors import async_error_message
 from .runtime import HavenCoreConfigEntry
@@ -50,6 +52,10 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
     ) -> conversation.ConversationResult:
         """Answers one user turn; backend failures become a short spoken error, never a hang."""
         options = self.subentry.data
+        if options.get(CONF_PREFER_LOCAL_INTENTS, True) and (
+            local_result := await self._async_handle_locally(user_input, chat_log)
+        ):
+            return local_result
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
@@ -70,3 +76,38 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
             return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
+
+    async def _async_handle_locally(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> conversation.ConversationResult | None:
+        """Lets HA's own sentence triggers and intents answer what they understand, in milliseconds.
+
+        Mirrors the Assist pipeline's "prefer local intents": the answer joins the same chat log, so a later LLM
+        turn sees it as history. Questions about states stay with the LLM when it has tools, as in the pipeline.
+        """
+        response: intent.IntentResponse | None = None
+        if (
+            trigger_text := await conversation.async_handle_sentence_triggers(self.hass, user_input, chat_log)
+        ) is not None:
+            response = intent.IntentResponse(language=user_input.language)
+            response.async_set_speech(trigger_text)
+        else:
+            response = await conversation.async_handle_intents(
+                self.hass,
+                user_input,
+                chat_log,
+                intent_filter=_leave_to_llm if self.subentry.data.get(CONF_LLM_HASS_API) else None,
+            )
+        if response is None:
+            return None
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(
+                agent_id=self.entity_id, content=response.speech.get("plain", {}).get("speech", "")
+            )
+        )
+        return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
+
+
+def _leave_to_llm(result: RecognizeResult) -> bool:
+    """Local matches the LLM answers better when it has tools: state questions and media searches."""
+    return result.intent.name in (intent.INTENT_GET_STATE, INTENT_MEDIA_SEARCH_AND_PLAY)

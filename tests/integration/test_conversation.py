@@ -15,9 +15,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 
-from custom_components.havencore.const import CONF_MODEL, DOMAIN, SUBENTRY_CONVERSATION
+from custom_components.havencore.const import CONF_MODEL, CONF_PREFER_LOCAL_INTENTS, DOMAIN, SUBENTRY_CONVERSATION
 from custom_components.havencore.diagnostics import async_get_config_entry_diagnostics
 from tests.backend_process import RunningBackend, start_backend
+from tests.integration.home import async_set_up_home
 
 KEY = "own-backend-key"
 
@@ -60,7 +61,9 @@ async def test_backend_refusal_is_a_translated_error(
 ) -> None:
     agent = await _set_up(hass_with_core, own_backend.url)
 
-    result = await conversation.async_converse(hass_with_core, "hello", None, Context(), agent_id=agent)
+    result = await conversation.async_converse(
+        hass_with_core, "tell me a joke about sheep", None, Context(), agent_id=agent
+    )
 
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert result.response.speech["plain"]["speech"].startswith("Sorry, the HavenCore backend could not answer")
@@ -120,7 +123,11 @@ async def test_ask_action(hass_with_core: HomeAssistant, own_backend: RunningBac
         )
     with pytest.raises(HomeAssistantError, match="could not answer"):
         await hass.services.async_call(
-            DOMAIN, "ask", {"prompt": "hi", "agent_id": agent}, blocking=True, return_response=True
+            DOMAIN,
+            "ask",
+            {"prompt": "tell me a joke about sheep", "agent_id": agent},
+            blocking=True,
+            return_response=True,
         )
 
 
@@ -139,3 +146,33 @@ async def test_diagnostics_redact_the_key(hass_with_core: HomeAssistant, own_bac
     assert diagnostics["entry"]["data"][CONF_API_KEY] == "**REDACTED**"
     assert KEY not in str(diagnostics)
     assert diagnostics["backend"]["available"] is True
+
+
+async def test_command_hass_understands_runs_locally(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    # The agent's model does not exist, so only the local path can succeed.
+    agent = await _set_up(hass, own_backend.url)
+
+    result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=agent)
+
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert _state(hass, "light.kitchen_light") == "on"
+    assert _state(hass, "light.bedroom_light") == "off"
+
+
+async def test_local_first_can_be_turned_off(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    agent = await _set_up(hass, own_backend.url)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    subentry = next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CONVERSATION)
+    hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, CONF_PREFER_LOCAL_INTENTS: False})
+    await hass.async_block_till_done()
+
+    result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=agent)
+
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert _state(hass, "light.kitchen_light") == "off"
