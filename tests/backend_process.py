@@ -66,8 +66,12 @@ def start_backend(
     extra_args: tuple[str, ...] = (),
     command: tuple[str, ...] | None = None,
     timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> RunningBackend:
-    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not."""
+    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not.
+
+    The backend sees none of our ``HAVENCORE_*`` variables, only those given in ``env``.
+    """
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"backend-{port}.log"
@@ -86,9 +90,9 @@ def start_backend(
         *(("--api-key", api_key) if api_key else ()),
         *extra_args,
     ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=environment | (env or {}))
     backend = RunningBackend(process, f"http://127.0.0.1:{port}", api_key, data_dir, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
