@@ -41,7 +41,7 @@ class LlamaServer:
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [str(VENV_PYTHON), "-m", "llama_cpp.server", "--model", str(CHAT_GGUF), "--model_alias", alias,
-             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048", "--interrupt_requests", "False"],
             stdout=self._log, stderr=subprocess.STDOUT, env=os.environ | OFFLINE,
         )  # fmt: skip
         deadline = time.monotonic() + 120

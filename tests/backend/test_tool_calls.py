@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from havencore_backend.llm.tool_calls import ToolCallStream, parse_tool_calls
+from havencore_backend.llm.tool_calls import ToolCallStream, json_arguments, parse_tool_calls
 
 TOOLS = frozenset({"turn_on", "turn_off", "get_weather"})
 
@@ -112,3 +112,9 @@ def test_stream_gives_back_held_json_that_was_no_call() -> None:
     finished = stream.finish()
     assert finished.tool_calls == ()
     assert finished.content == '{"city": "Paris"}'
+
+
+def test_arguments_are_repaired_into_a_json_object() -> None:
+    assert json.loads(json_arguments('{"entity_id": "k')) == {"entity_id": "k"}
+    assert json_arguments("not json") == "{}"
+    assert json_arguments("") == "{}"

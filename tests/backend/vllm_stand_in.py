@@ -11,7 +11,10 @@ import sys
 
 
 def main() -> None:
-    """Parses the vLLM arguments the backend passes and execs llama.cpp's server with the matching ones."""
+    """Parses the vLLM arguments the backend passes and execs llama.cpp's server with the matching ones.
+
+    llama.cpp's server would abort a generation whenever another request (a health probe) arrives; vLLM does not.
+    """
     print("vllm stand-in argv:", " ".join(sys.argv[1:]), flush=True)
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["serve"])
@@ -23,7 +26,7 @@ def main() -> None:
     os.execv(
         sys.executable,
         [sys.executable, "-m", "llama_cpp.server", "--model", known.model, "--model_alias", known.served_model_name,
-         "--host", known.host, "--port", known.port, "--n_ctx", "2048"],
+         "--host", known.host, "--port", known.port, "--n_ctx", "2048", "--interrupt_requests", "False"],
     )  # fmt: skip
 
 

@@ -66,6 +66,12 @@ def _load_json(text: str) -> Any:
     return None
 
 
+def json_arguments(text: str) -> str:
+    """Call arguments as a JSON object string, repaired when truncated; ``{}`` when nothing usable is left."""
+    loaded = _load_json(text)
+    return json.dumps(loaded if isinstance(loaded, dict) else {}, ensure_ascii=False)
+
+
 def _as_call(item: Any, tool_names: frozenset[str]) -> ParsedToolCall | None:
     """A call when ``item`` looks like ``{"name": <offered tool>, "arguments": {...}}``."""
     if not isinstance(item, dict):

@@ -13,7 +13,7 @@ import httpx
 from havencore_backend.components import ComponentState, ComponentStatus
 
 from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
-from .tool_calls import ParsedToolCall
+from .tool_calls import ParsedToolCall, json_arguments
 
 _LOGGER = logging.getLogger(__name__)
 _PROBE_INTERVAL_OK = 10.0
@@ -43,6 +43,7 @@ class OpenAICompatibleChatEngine:
         self._upstream_model = upstream_model
         self._model_id = model_id
         self._starting = False
+        self._streams = 0  # probes wait while requests run: llama_cpp.server aborts a generation on any new request
         self._status = ComponentStatus(ComponentState.LOADING, f"connecting to {self._base_url}")
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
 
@@ -83,7 +84,8 @@ class OpenAICompatibleChatEngine:
         """Checks the upstream every few seconds (every second while it is down) until cancelled."""
         try:
             while True:
-                await self._probe()
+                if not self._streams:
+                    await self._probe()
                 ok = self._status.state is ComponentState.OK
                 await asyncio.sleep(_PROBE_INTERVAL_OK if ok else _PROBE_INTERVAL_DOWN)
         finally:
@@ -120,6 +122,7 @@ class OpenAICompatibleChatEngine:
         calls: dict[int, dict[str, str]] = {}
         finish_reason = "stop"
         usage: dict[str, Any] = {}
+        self._streams += 1
         try:
             async with self._client.stream(
                 "POST", f"{self._base_url}/chat/completions", json=self._body(request), headers=self._headers
@@ -139,16 +142,19 @@ class OpenAICompatibleChatEngine:
                         for call in delta.get("tool_calls") or []:
                             joined = calls.setdefault(int(call.get("index", len(calls))), {"name": "", "arguments": ""})
                             function = call.get("function") or {}
-                            joined["name"] += function.get("name") or ""
+                            # OpenAI sends the name once, whole; some servers repeat it in every fragment.
+                            joined["name"] = joined["name"] or function.get("name") or ""
                             joined["arguments"] += function.get("arguments") or ""
                         finish_reason = choice.get("finish_reason") or finish_reason
                         if delta.get("content"):
                             yield ChatDelta(text=delta["content"])
         except httpx.HTTPError as err:
             raise ChatEngineUnavailableError(f"The chat model upstream {self._base_url} failed: {err}") from err
+        finally:
+            self._streams -= 1
         yield ChatDelta(
             tool_calls=tuple(
-                ParsedToolCall(name=call["name"], arguments=call["arguments"] or "{}")
+                ParsedToolCall(name=call["name"], arguments=json_arguments(call["arguments"]))
                 for _, call in sorted(calls.items())
             ),
             finish_reason=finish_reason,
