@@ -15,6 +15,7 @@ _LOGGER = logging.getLogger(__name__)
 _VLLM_LOGGER = logging.getLogger("vllm")
 _RESTART_DELAYS = (1.0, 5.0, 15.0, 60.0)
 _STOP_GRACE_S = 15.0
+_STABLE_RUN_S = 300.0
 
 
 def vllm_command(settings: Settings, served_name: str) -> list[str]:
@@ -80,15 +81,18 @@ class VLLMServer:
 
     async def run(self) -> None:
         """Keeps vLLM running until cancelled, with a growing pause between quick successive crashes."""
+        loop = asyncio.get_running_loop()
         crashes = 0
         while True:
+            started = loop.time()
             try:
                 code = await self._run_once()
             except OSError as err:
                 code = -1
                 _LOGGER.error("cannot start vLLM (%s): %s", self._command[0], err)
-            delay = _RESTART_DELAYS[min(crashes, len(_RESTART_DELAYS) - 1)]
-            crashes += 1
+            # Only crashes in quick succession back off; a server that ran for a while restarts at once.
+            crashes = crashes + 1 if loop.time() - started < _STABLE_RUN_S else 1
+            delay = _RESTART_DELAYS[min(crashes - 1, len(_RESTART_DELAYS) - 1)]
             self._engine.report_down(f"vLLM exited with code {code}; restarting in {delay:.0f} s")
             _LOGGER.error("vLLM exited with code %d; restarting in %.0f s", code, delay)
             await asyncio.sleep(delay)
