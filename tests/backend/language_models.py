@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.backend_process import REPO_ROOT, RunningBackend, free_port, http_get
+from tests.backend_process import REPO_ROOT, RunningBackend, free_port, http_get, stop_process
 
 MODELS_DIR = Path(os.environ.get("HAVENCORE_MODELS", Path.home() / ".cache" / "havencore" / "models"))
 CHAT_MODEL_ID = "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -56,12 +56,7 @@ class LlamaServer:
 
     def stop(self) -> None:
         """Stops the server."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 

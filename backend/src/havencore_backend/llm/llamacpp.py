@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,47 @@ class LlamaCppChatEngine:
         except Exception as err:  # the converter raises assorted errors on schemas it cannot express
             raise ChatRequestError(f"unsupported JSON schema: {err}", code="invalid_json_schema", param=param) from err
 
+    def _deltas(self, request: ChatRequest, grammar: Any, cancel: threading.Event) -> Iterator[ChatDelta]:
+        """Formats and generates (blocking); stops early once ``cancel`` is set."""
+        llama = self._llama
+        offer_tools = request.tools and request.tool_choice == "auto"
+        formatted = self._formatter(
+            messages=_template_messages(request.messages), tools=request.tools if offer_tools else None
+        )
+        prompt = llama.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
+        if len(prompt) >= llama.n_ctx():
+            raise ChatRequestError(
+                f"This model's maximum context length is {llama.n_ctx()} tokens; the messages use {len(prompt)}.",
+                code="context_length_exceeded",
+                param="messages",
+            )
+        stop = [*request.stop, *([formatted.stop] if isinstance(formatted.stop, str) else formatted.stop or [])]
+        chunks = llama.create_completion(
+            prompt=prompt,
+            max_tokens=request.max_tokens or -1,  # -1: up to the end of the context
+            temperature=0.8 if request.temperature is None else request.temperature,
+            top_p=0.95 if request.top_p is None else request.top_p,
+            stop=stop,
+            seed=request.seed,
+            stream=True,
+            stopping_criteria=formatted.stopping_criteria,
+            grammar=grammar,
+        )
+        text: list[str] = []
+        finish_reason = "stop"
+        for chunk in chunks:
+            if cancel.is_set():
+                chunks.close()
+                _LOGGER.info("llama.cpp generation cancelled after %d pieces", len(text))
+                return
+            choice = chunk["choices"][0]
+            if choice["text"]:
+                text.append(choice["text"])
+                yield ChatDelta(text=choice["text"])
+            finish_reason = choice["finish_reason"] or finish_reason
+        completion = llama.tokenize("".join(text).encode(), add_bos=False, special=True) if text else []
+        yield ChatDelta(finish_reason=finish_reason, prompt_tokens=len(prompt), completion_tokens=len(completion))
+
     def _generate(
         self,
         request: ChatRequest,
@@ -179,59 +220,15 @@ class LlamaCppChatEngine:
         put: Callable[[ChatDelta | BaseException], None],
         cancel: threading.Event,
     ) -> None:
-        """Runs in a worker thread: formats, generates and hands every piece to ``put``."""
+        """Runs in a worker thread and hands every piece, or the error, to ``put``."""
         with self._lock:
-            if not cancel.is_set():
-                self._generate_locked(request, grammar, put, cancel)
-
-    def _generate_locked(
-        self,
-        request: ChatRequest,
-        grammar: Any,
-        put: Callable[[ChatDelta | BaseException], None],
-        cancel: threading.Event,
-    ) -> None:
-        try:
-            llama = self._llama
-            offer_tools = request.tools and request.tool_choice == "auto"
-            formatted = self._formatter(
-                messages=_template_messages(request.messages), tools=request.tools if offer_tools else None
-            )
-            prompt = llama.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
-            if len(prompt) >= llama.n_ctx():
-                raise ChatRequestError(
-                    f"This model's maximum context length is {llama.n_ctx()} tokens; the messages use {len(prompt)}.",
-                    code="context_length_exceeded",
-                    param="messages",
-                )
-            stop = [*request.stop, *([formatted.stop] if isinstance(formatted.stop, str) else formatted.stop or [])]
-            chunks = llama.create_completion(
-                prompt=prompt,
-                max_tokens=request.max_tokens or -1,  # -1: up to the end of the context
-                temperature=0.8 if request.temperature is None else request.temperature,
-                top_p=0.95 if request.top_p is None else request.top_p,
-                stop=stop,
-                seed=request.seed,
-                stream=True,
-                stopping_criteria=formatted.stopping_criteria,
-                grammar=grammar,
-            )
-            text: list[str] = []
-            finish_reason = "stop"
-            for chunk in chunks:
-                if cancel.is_set():
-                    chunks.close()
-                    _LOGGER.info("llama.cpp generation cancelled after %d pieces", len(text))
-                    return
-                choice = chunk["choices"][0]
-                if choice["text"]:
-                    text.append(choice["text"])
-                    put(ChatDelta(text=choice["text"]))
-                finish_reason = choice["finish_reason"] or finish_reason
-            completion = llama.tokenize("".join(text).encode(), add_bos=False, special=True) if text else []
-            put(ChatDelta(finish_reason=finish_reason, prompt_tokens=len(prompt), completion_tokens=len(completion)))
-        except BaseException as err:  # handed to the event loop, which raises it in the request
-            put(err)
+            if cancel.is_set():
+                return
+            try:
+                for delta in self._deltas(request, grammar, cancel):
+                    put(delta)
+            except BaseException as err:  # handed to the event loop, which raises it in the request
+                put(err)
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatDelta]:
         """Generates in a worker thread, passing pieces through a queue; closing early cancels the generation."""
