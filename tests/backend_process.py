@@ -35,6 +35,17 @@ def http_get(url: str, api_key: str = "") -> tuple[int, Any]:
         return err.code, json.loads(err.read())
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminates a child process, killing it if it does not stop within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class RunningBackend:
     """A backend subprocess and how to reach it."""
@@ -51,13 +62,7 @@ class RunningBackend:
 
     def stop(self) -> None:
         """Stops the backend, politely first."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_backend(
@@ -67,8 +72,12 @@ def start_backend(
     command: tuple[str, ...] | None = None,
     timeout: float = 60.0,
     port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningBackend:
-    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not."""
+    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not.
+
+    The backend sees none of our ``HAVENCORE_*`` variables, only those given in ``env``.
+    """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"backend-{port}.log"
@@ -87,9 +96,9 @@ def start_backend(
         *(("--api-key", api_key) if api_key else ()),
         *extra_args,
     ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=environment | (env or {}))
     backend = RunningBackend(process, f"http://127.0.0.1:{port}", api_key, data_dir, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .components import ComponentRegistry, data_dir_probe
 from .instance import load_or_create_instance_id
+from .language_models import install_language_models
 from .services import BackgroundService
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .embeddings.engine import EmbeddingsModel
+    from .llm.chat import ChatService
 
 
 @dataclass(slots=True)
@@ -21,6 +27,8 @@ class BackendRuntime:
     components: ComponentRegistry = field(default_factory=ComponentRegistry)
     capabilities: set[str] = field(default_factory=set)
     services: list[BackgroundService] = field(default_factory=list)
+    chat: ChatService | None = None  # None when no chat model is configured
+    embeddings: EmbeddingsModel | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> BackendRuntime:
@@ -28,4 +36,5 @@ class BackendRuntime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         runtime = cls(settings=settings, instance_id=load_or_create_instance_id(settings.data_dir))
         runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
+        install_language_models(runtime)
         return runtime

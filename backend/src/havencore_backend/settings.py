@@ -40,6 +40,41 @@ class Settings:
     wyoming_stt_port: int = field(default=10300, metadata={"help": "TCP port of the Wyoming speech-to-text server"})
     wyoming_tts_port: int = field(default=10200, metadata={"help": "TCP port of the Wyoming text-to-speech server"})
     log_level: str = field(default="info", metadata={"help": "log level: debug, info, warning or error"})
+    # --- LLM and embeddings ---
+    llm_engine: str = field(default="llamacpp", metadata={"help": "chat engine: llamacpp, vllm or upstream"})
+    llm_model: str = field(
+        default="",
+        metadata={
+            "help": "llamacpp: GGUF path or Hugging Face repo id; vllm: model id or path; upstream: model name; "
+            "empty: the packaged test model under $HAVENCORE_MODELS"
+        },
+    )
+    llm_model_file: str = field(default="", metadata={"help": "llamacpp: GGUF file name in the Hugging Face repo"})
+    llm_served_name: str = field(default="", metadata={"help": "model id in /v1/models; empty: from llm_model"})
+    llm_context_length: int = field(default=4096, metadata={"help": "llamacpp: context length in tokens"})
+    llm_threads: int = field(default=0, metadata={"help": "llamacpp: CPU threads; 0: one per core"})
+    llm_upstream_url: str = field(default="", metadata={"help": "upstream: OpenAI-compatible base URL (.../v1)"})
+    llm_upstream_api_key: str = field(default="", metadata={"help": "upstream: API key sent as a bearer token"})
+    vllm_url: str = field(default="", metadata={"help": "vllm: base URL of a running vLLM; empty: start one"})
+    vllm_executable: str = field(
+        default="vllm", metadata={"help": "vllm: the program (with leading arguments) run as '... serve'"}
+    )
+    vllm_port: int = field(default=8001, metadata={"help": "vllm: loopback port of the vLLM it starts"})
+    vllm_quantization: str = field(default="", metadata={"help": "vllm: --quantization (e.g. awq); empty: auto"})
+    vllm_max_model_len: int = field(default=0, metadata={"help": "vllm: --max-model-len; 0: the model's"})
+    vllm_gpu_memory_percent: int = field(default=90, metadata={"help": "vllm: share of GPU memory to use, 1-100"})
+    vllm_tool_call_parser: str = field(default="hermes", metadata={"help": "vllm: --tool-call-parser"})
+    vllm_chat_template: str = field(default="", metadata={"help": "vllm: --chat-template file; empty: the model's"})
+    embeddings_engine: str = field(
+        default="onnx", metadata={"help": "embeddings engine: onnx or sentence-transformers"}
+    )
+    embeddings_model: str = field(
+        default="",
+        metadata={
+            "help": "onnx: folder with model.onnx and tokenizer.json; sentence-transformers: model id or path; "
+            "empty: the packaged MiniLM under $HAVENCORE_MODELS"
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("port", "wyoming_stt_port", "wyoming_tts_port"):
@@ -48,6 +83,25 @@ class Settings:
                 raise SettingsError(f"{name} must be between 0 and 65535, got {port}")
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise SettingsError(f"log_level must be debug, info, warning or error, got {self.log_level!r}")
+        self._validate_llm()
+
+    def _validate_llm(self) -> None:
+        if self.llm_engine not in {"llamacpp", "vllm", "upstream"}:
+            raise SettingsError(f"llm_engine must be llamacpp, vllm or upstream, got {self.llm_engine!r}")
+        if self.llm_engine == "upstream" and not self.llm_upstream_url:
+            raise SettingsError("llm_engine upstream needs llm_upstream_url")
+        if self.llm_engine == "vllm" and not (self.llm_model or self.vllm_url):
+            raise SettingsError("llm_engine vllm needs llm_model (the model vLLM serves) or vllm_url")
+        if self.llm_context_length < 256 or self.llm_threads < 0 or self.vllm_max_model_len < 0:
+            raise SettingsError("llm_context_length must be >= 256, llm_threads and vllm_max_model_len >= 0")
+        if not 0 <= self.vllm_port <= 65535:
+            raise SettingsError(f"vllm_port must be between 0 and 65535, got {self.vllm_port}")
+        if not 1 <= self.vllm_gpu_memory_percent <= 100:
+            raise SettingsError(f"vllm_gpu_memory_percent must be 1-100, got {self.vllm_gpu_memory_percent}")
+        if self.embeddings_engine not in {"onnx", "sentence-transformers"}:
+            raise SettingsError(
+                f"embeddings_engine must be onnx or sentence-transformers, got {self.embeddings_engine!r}"
+            )
 
 
 def _convert(name: str, raw: Any, kind: type[Any]) -> Any:

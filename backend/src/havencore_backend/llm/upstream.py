@@ -1,0 +1,163 @@
+"""Any OpenAI-compatible chat server at a URL: a user's own (Ollama, LM Studio, a hosted API) or the vLLM we run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+from havencore_backend.components import ComponentState, ComponentStatus
+
+from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .tool_calls import ParsedToolCall, json_arguments
+
+_LOGGER = logging.getLogger(__name__)
+_PROBE_INTERVAL_OK = 10.0
+_PROBE_INTERVAL_DOWN = 1.0
+
+
+def _upstream_error(response: httpx.Response, body: bytes) -> Exception:
+    """A 4xx becomes the client's error (same message), anything else means the upstream cannot serve."""
+    try:
+        error = json.loads(body).get("error", {})
+        message = str(error.get("message") if isinstance(error, dict) else error)
+        code = str(error.get("code") or "upstream_error") if isinstance(error, dict) else "upstream_error"
+    except (ValueError, AttributeError):
+        message, code = body.decode(errors="replace")[:500], "upstream_error"
+    if 400 <= response.status_code < 500:
+        return ChatRequestError(message or f"upstream answered {response.status_code}", code=code)
+    return ChatEngineUnavailableError(f"The chat model upstream failed ({response.status_code}): {message}")
+
+
+class OpenAICompatibleChatEngine:
+    """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it."""
+
+    def __init__(self, name: str, base_url: str, api_key: str, upstream_model: str, model_id: str) -> None:
+        self.name = name
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._upstream_model = upstream_model
+        self._model_id = model_id
+        self._starting = False
+        self._streams = 0  # probes wait while requests run: llama_cpp.server aborts a generation on any new request
+        self._status = ComponentStatus(ComponentState.LOADING, f"connecting to {self._base_url}")
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+
+    @property
+    def model_id(self) -> str:
+        """The model name clients use (the upstream's own name when none was configured)."""
+        return self._model_id or self._upstream_model
+
+    def status(self) -> ComponentStatus:
+        """OK while the upstream lists its models."""
+        return self._status
+
+    def expect_startup(self, detail: str) -> None:
+        """A supervised server is (re)starting: failed probes mean LOADING until it answers."""
+        self._starting = True
+        self._status = ComponentStatus(ComponentState.LOADING, detail)
+
+    def report_down(self, detail: str) -> None:
+        """A supervised server stopped."""
+        self._starting = False
+        self._status = ComponentStatus(ComponentState.ERROR, detail)
+
+    async def _probe(self) -> None:
+        try:
+            response = await self._client.get(f"{self._base_url}/models", headers=self._headers)
+            response.raise_for_status()
+            models = [str(model["id"]) for model in response.json().get("data", [])]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
+            if not self._starting:
+                self._status = ComponentStatus(ComponentState.ERROR, f"{self._base_url} does not answer: {err}")
+            return
+        if not self._upstream_model and models:
+            self._upstream_model = models[0]
+        self._starting = False
+        self._status = ComponentStatus(ComponentState.OK, f"{self.model_id} at {self._base_url}")
+
+    async def run(self) -> None:
+        """Checks the upstream every few seconds (every second while it is down) until cancelled."""
+        try:
+            while True:
+                if not self._streams:
+                    await self._probe()
+                ok = self._status.state is ComponentState.OK
+                await asyncio.sleep(_PROBE_INTERVAL_OK if ok else _PROBE_INTERVAL_DOWN)
+        finally:
+            await self._client.aclose()
+
+    def _body(self, request: ChatRequest) -> JSONObject:
+        body: JSONObject = {
+            "model": self._upstream_model,
+            "messages": request.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.tools:
+            body |= {"tools": request.tools, "tool_choice": request.tool_choice}
+        if request.json_schema is not None:
+            body["response_format"] = (
+                {"type": "json_schema", "json_schema": {"name": "response", "schema": request.json_schema}}
+                if request.json_schema
+                else {"type": "json_object"}
+            )
+        optional = {
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "max_tokens": request.max_tokens,
+            "seed": request.seed,
+            "stop": list(request.stop) or None,
+        }
+        return body | {key: value for key, value in optional.items() if value is not None}
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatDelta]:
+        """Relays the upstream's stream; tool-call fragments are joined into whole calls at the end."""
+        if self._status.state is not ComponentState.OK:
+            raise ChatEngineUnavailableError(f"The chat model is not available: {self._status.detail}")
+        calls: dict[int, dict[str, str]] = {}
+        finish_reason = "stop"
+        usage: dict[str, Any] = {}
+        self._streams += 1
+        try:
+            async with self._client.stream(
+                "POST", f"{self._base_url}/chat/completions", json=self._body(request), headers=self._headers
+            ) as response:
+                if response.status_code >= 400:
+                    raise _upstream_error(response, await response.aread())
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or []:
+                        delta = choice.get("delta") or {}
+                        for call in delta.get("tool_calls") or []:
+                            joined = calls.setdefault(int(call.get("index", len(calls))), {"name": "", "arguments": ""})
+                            function = call.get("function") or {}
+                            # OpenAI sends the name once, whole; some servers repeat it in every fragment.
+                            joined["name"] = joined["name"] or function.get("name") or ""
+                            joined["arguments"] += function.get("arguments") or ""
+                        finish_reason = choice.get("finish_reason") or finish_reason
+                        if delta.get("content"):
+                            yield ChatDelta(text=delta["content"])
+        except httpx.HTTPError as err:
+            raise ChatEngineUnavailableError(f"The chat model upstream {self._base_url} failed: {err}") from err
+        finally:
+            self._streams -= 1
+        yield ChatDelta(
+            tool_calls=tuple(
+                ParsedToolCall(name=call["name"], arguments=json_arguments(call["arguments"]))
+                for _, call in sorted(calls.items())
+            ),
+            finish_reason=finish_reason,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )

@@ -1,0 +1,164 @@
+"""The other chat paths: an OpenAI-compatible upstream, a supervised vLLM (llama_cpp.server standing in), and no or a
+broken model. The upstream is a real server; nothing about the protocol is mocked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
+from havencore_backend.llm.vllm import vllm_command
+from havencore_backend.settings import Settings
+from tests.backend.language_models import CHAT_GGUF, OFFLINE, VLLM_STAND_IN, LlamaServer, wait_for_component
+from tests.backend_process import free_port, http_get, start_backend
+
+QUESTION: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "What is the capital of France? One sentence."}
+]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """A real OpenAI-compatible server on the packaged model."""
+    server = LlamaServer(tmp_path_factory.mktemp("upstream") / "llama_server.log")
+    yield server
+    server.stop()
+
+
+def _client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+def test_vllm_command_line_carries_the_settings() -> None:
+    settings = Settings(
+        llm_engine="vllm",
+        llm_model="Qwen/Qwen2.5-7B-Instruct-AWQ",
+        vllm_quantization="awq",
+        vllm_max_model_len=8192,
+        vllm_gpu_memory_percent=85,
+        vllm_tool_call_parser="hermes",
+        vllm_chat_template="/etc/havencore/qwen.jinja",
+        vllm_port=8123,
+    )
+    assert vllm_command(settings, "qwen") == [
+        "vllm", "serve", "Qwen/Qwen2.5-7B-Instruct-AWQ", "--host", "127.0.0.1", "--port", "8123",
+        "--served-model-name", "qwen", "--gpu-memory-utilization", "0.85", "--enable-auto-tool-choice",
+        "--tool-call-parser", "hermes", "--quantization", "awq", "--max-model-len", "8192",
+        "--chat-template", "/etc/havencore/qwen.jinja",
+    ]  # fmt: skip
+
+
+def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: LlamaServer, tmp_path: Path) -> None:
+    backend = start_backend(
+        tmp_path, extra_args=("--llm-engine", "upstream", "--llm-upstream-url", llama_server.url), env=OFFLINE
+    )
+    try:
+        wait_for_component(backend, "llm", "ok")
+        client = _client(backend.url)
+        assert [model.id for model in client.models.list()] == [llama_server.alias]
+        stream = client.chat.completions.create(
+            model=llama_server.alias,
+            messages=QUESTION,
+            stream=True,
+            temperature=0,
+            max_tokens=24,
+        )
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+        assert "Paris" in text
+        # A named tool_choice makes llama_cpp.server answer with native tool_calls, streamed in fragments.
+        calls_stream = client.chat.completions.create(
+            model=llama_server.alias,
+            messages=[{"role": "user", "content": "Turn on the kitchen light"}],
+            tools=[{"type": "function", "function": {"name": "turn_on", "parameters": {
+                "type": "object", "properties": {"entity_id": {"type": "string"}}, "required": ["entity_id"]}}}],
+            tool_choice={"type": "function", "function": {"name": "turn_on"}},
+            stream=True,
+            temperature=0,
+            max_tokens=64,
+        )  # fmt: skip
+        chunks = [chunk for chunk in calls_stream if chunk.choices]
+        calls = [call for chunk in chunks for call in chunk.choices[0].delta.tool_calls or []]
+        assert [call.function.name for call in calls if call.function] == ["turn_on"]
+        assert calls[0].function is not None
+        assert "kitchen" in json.loads(calls[0].function.arguments or "")["entity_id"]
+        assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    finally:
+        backend.stop()
+
+
+def test_supervised_vllm_is_started_with_its_options_and_restarted(tmp_path: Path) -> None:
+    port = free_port()
+    backend = start_backend(
+        tmp_path,
+        extra_args=(
+            "--llm-engine", "vllm", "--llm-model", str(CHAT_GGUF), "--llm-served-name", "qwen-on-vllm",
+            "--vllm-executable", VLLM_STAND_IN, "--vllm-port", str(port), "--vllm-max-model-len", "2048",
+        ),
+        env=OFFLINE,
+    )  # fmt: skip
+    try:
+        wait_for_component(backend, "llm", "ok")
+        assert (
+            f"vllm stand-in argv: serve {CHAT_GGUF} --host 127.0.0.1 --port {port} --served-model-name qwen-on-vllm "
+            "--gpu-memory-utilization 0.90 --enable-auto-tool-choice --tool-call-parser hermes --max-model-len 2048"
+        ) in backend.log()
+        client = _client(backend.url)
+        answer = client.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, temperature=0, max_tokens=24)
+        assert "Paris" in (answer.choices[0].message.content or "")
+
+        pid = int(re.findall(r"started vLLM, pid (\d+)", backend.log())[-1])
+        os.kill(pid, signal.SIGKILL)
+        wait_for_component(backend, "llm", "error")
+        with pytest.raises(openai.InternalServerError, match="not available"):
+            client.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, max_tokens=4)
+        wait_for_component(backend, "llm", "ok")
+        assert len(re.findall(r"started vLLM, pid", backend.log())) == 2
+        answer = client.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, temperature=0, max_tokens=24)
+        assert "Paris" in (answer.choices[0].message.content or "")
+    finally:
+        backend.stop()
+
+
+def test_without_models_the_parts_are_not_configured(tmp_path: Path) -> None:
+    backend = start_backend(tmp_path)  # no settings and no HAVENCORE_MODELS: nothing to fall back on
+    try:
+        status, health = http_get(f"{backend.url}/health")
+        assert status == 200
+        assert health["components"]["llm"]["status"] == "not_configured"
+        assert health["components"]["embeddings"]["status"] == "not_configured"
+        client = _client(backend.url)
+        with pytest.raises(openai.InternalServerError) as raised:
+            client.chat.completions.create(model="any", messages=QUESTION)
+        assert raised.value.code == "model_not_configured"
+        assert list(client.models.list()) == []
+    finally:
+        backend.stop()
+
+
+def test_a_model_that_cannot_load_is_reported_and_retried(tmp_path: Path) -> None:
+    gguf = tmp_path / "models" / "late.gguf"
+    backend = start_backend(tmp_path / "data", extra_args=("--llm-model", str(gguf)), env=OFFLINE)
+    try:
+        entry = wait_for_component(backend, "llm", "error")
+        assert "no GGUF file" in entry["detail"]
+        assert http_get(f"{backend.url}/health")[0] == 503
+        client = _client(backend.url)
+        with pytest.raises(openai.InternalServerError) as raised:
+            client.chat.completions.create(model="late", messages=QUESTION)
+        assert raised.value.code == "model_unavailable"
+        assert "no GGUF file" in raised.value.message
+
+        gguf.parent.mkdir()
+        gguf.symlink_to(CHAT_GGUF)
+        wait_for_component(backend, "llm", "ok")
+        answer = client.chat.completions.create(model="late", messages=QUESTION, temperature=0, max_tokens=24)
+        assert "Paris" in (answer.choices[0].message.content or "")
+    finally:
+        backend.stop()
