@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class AssistRun:
     """Every event of one ``assist_pipeline/run``, in arrival order."""
 
     events: list[PipelineEvent] = field(default_factory=list)
+    # When the client sent the end of the audio: the user's end of speech, as a satellite sees it.
+    audio_ended_at: float | None = None
 
     @property
     def types(self) -> list[str]:
@@ -76,9 +79,11 @@ async def run_pipeline(
     text: str | None = None,
     audio: bytes | None = None,
     end_stage: str = "tts",
+    on_event: Callable[[PipelineEvent], None] | None = None,
 ) -> AssistRun:
     """Runs the pipeline from typed ``text`` (intent stage) or from 16 kHz 16-bit mono ``audio`` (STT stage),
-    streaming the audio in 100 ms frames once the run starts, until ``run-end``."""
+    streaming the audio in 100 ms frames once the run starts, until ``run-end``; ``on_event`` sees each event as it
+    arrives (e.g. to start reading the TTS stream that ``run-start`` announces)."""
     if (text is None) == (audio is None):
         raise ValueError("give either text or audio")
     run_input: dict[str, Any] = {"text": text} if audio is None else {"sample_rate": SAMPLE_RATE}
@@ -91,24 +96,32 @@ async def run_pipeline(
         input=run_input,
     )
     async for event in events:
-        run.events.append(PipelineEvent(event["type"], event.get("data") or {}, time.monotonic()))
+        received = PipelineEvent(event["type"], event.get("data") or {}, time.monotonic())
+        run.events.append(received)
+        if on_event is not None:
+            on_event(received)
         if event["type"] == "run-start" and audio is not None:
             prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
             for start in range(0, len(audio), CHUNK_BYTES):
                 await client.send_binary(prefix + audio[start : start + CHUNK_BYTES])
             await client.send_binary(prefix)  # the prefix alone ends the audio
+            run.audio_ended_at = time.monotonic()
         if event["type"] == "run-end":
             break
     await events.aclose()
     return run
 
 
-def spoken_command(text: str) -> bytes:
-    """``text`` spoken by espeak-ng, as the 16 kHz 16-bit mono PCM an Assist satellite sends."""
-    wav = subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True).stdout
+def decode_to_pcm(audio: bytes) -> bytes:
+    """Any audio file (WAV, MP3, ...) as the 16 kHz 16-bit mono PCM an Assist satellite sends."""
     return subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"],
-        input=wav,
+        input=audio,
         check=True,
         capture_output=True,
     ).stdout
+
+
+def spoken_command(text: str) -> bytes:
+    """``text`` spoken by espeak-ng, as the PCM an Assist satellite sends."""
+    return decode_to_pcm(subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True).stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Self
@@ -59,6 +60,16 @@ class HomeAssistantClient:
             if resp.status >= 400:
                 raise HomeAssistantError(f"GET {path}: {resp.status}")
             return await resp.read()
+
+    async def first_byte_at(self, path: str) -> float:
+        """Reads a streamed resource (a TTS stream) to its end; returns the monotonic time its first byte came."""
+        async with self._session.get(self.base_url + path) as resp:
+            if resp.status >= 400:
+                raise HomeAssistantError(f"GET {path}: {resp.status}")
+            await resp.content.readany()
+            first = time.monotonic()
+            await resp.read()
+            return first
 
     async def _websocket(self) -> aiohttp.ClientWebSocketResponse:
         if self._ws is None or self._ws.closed:
