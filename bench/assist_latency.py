@@ -3,7 +3,7 @@
 Usage: ``.venv-ha/bin/python -m bench.assist_latency [--turns 20]`` from the repository root. It starts the demo home
 (backend + real hass) in a temp dir, runs each command through the preferred HavenCore pipeline, spoken (espeak-ng)
 when the backend has speech-to-text and typed otherwise, and prints p50/p95 per stage as a Markdown table.
-Stages are measured from the end of speech (the last audio frame sent) or, for typed turns, from the run's start.
+Stages are measured from the end of speech (the last audio frame sent) or, for typed turns, from sending the command.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def measure_turn(home: DemoHome, command: str) -> TurnTiming:
     )
     if "error" in run.types:
         raise RuntimeError(f"{command!r} failed: {run.events}")
-    origin = run.audio_ended_at if run.audio_ended_at is not None else run.events[0].received_at
+    origin = run.audio_ended_at if run.audio_ended_at is not None else run.started_at
     first_delta = next((e.received_at for e in run.events if e.data.get("chat_log_delta")), None)
     stt_end, intent_end = _time_of(run, "stt-end"), _time_of(run, "intent-end")
     assert intent_end is not None
@@ -102,7 +102,7 @@ def _percentiles(values: list[float]) -> str:
 
 def report(timings: list[TurnTiming], spoken: bool) -> str:
     """The Markdown table of p50/p95 per stage."""
-    origin = "end of speech" if spoken else "start of the typed run"
+    origin = "end of speech" if spoken else "typed command"
     rows = [f"| stage (seconds after the {origin}) | p50 | p95 |", "|---|---|---|"]
     for name, values in (
         ("speech-to-text done", [t.stt for t in timings]),

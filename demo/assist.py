@@ -29,6 +29,8 @@ class PipelineEvent:
 class AssistRun:
     """Every event of one ``assist_pipeline/run``, in arrival order."""
 
+    # When the client sent the run's command.
+    started_at: float = field(default_factory=time.monotonic)
     events: list[PipelineEvent] = field(default_factory=list)
     # When the client sent the end of the audio: the user's end of speech, as a satellite sees it.
     audio_ended_at: float | None = None
