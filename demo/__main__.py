@@ -18,12 +18,13 @@ def _progress(message: str) -> None:
 
 
 def _describe(home: DemoHome) -> str:
-    speech = ", ".join(sorted(home.entities))
+    entities = ", ".join(sorted(home.entities.values()))
     return (
         f"\n  Home Assistant: {home.hass.url}\n"
         f"  user name:      {home.state.username}\n"
         f"  password:       {home.state.password}\n"
-        f"  HavenCore:      {home.backend.url} ({speech}); Assist pipeline 'HavenCore' is preferred\n"
+        f"  HavenCore:      backend {home.backend.url}; in Home Assistant: {entities}\n"
+        "  Assist:         pipeline 'HavenCore' (preferred)\n"
         f"  try:            open Assist (top right, or press 'a') and type '{CHECK_COMMAND}'\n"
         "  stop:           Ctrl-C\n"
     )

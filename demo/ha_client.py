@@ -56,20 +56,20 @@ class HomeAssistantClient:
 
     async def read_bytes(self, path: str) -> bytes:
         """GETs a binary resource (e.g. a TTS proxy URL, which carries its own token)."""
-        async with self._session.get(self.base_url + path) as resp:
-            if resp.status >= 400:
-                raise HomeAssistantError(f"GET {path}: {resp.status}")
-            return await resp.read()
+        return (await self._read_stream(path))[1]
 
     async def first_byte_at(self, path: str) -> float:
         """Reads a streamed resource (a TTS stream) to its end; returns the monotonic time its first byte came."""
+        return (await self._read_stream(path))[0]
+
+    async def _read_stream(self, path: str) -> tuple[float, bytes]:
+        """GETs a resource; returns when its first bytes arrived and the whole body."""
         async with self._session.get(self.base_url + path) as resp:
             if resp.status >= 400:
                 raise HomeAssistantError(f"GET {path}: {resp.status}")
-            await resp.content.readany()
-            first = time.monotonic()
-            await resp.read()
-            return first
+            first = await resp.content.readany()
+            first_at = time.monotonic()
+            return first_at, first + await resp.read()
 
     async def _websocket(self) -> aiohttp.ClientWebSocketResponse:
         if self._ws is None or self._ws.closed:
@@ -89,24 +89,25 @@ class HomeAssistantClient:
             if message.get("id") == message_id:
                 return message
 
-    async def command(self, command_type: str, **fields: Any) -> Any:
-        """Sends one websocket command and returns its result."""
+    async def _start(
+        self, command_type: str, fields: dict[str, Any]
+    ) -> tuple[aiohttp.ClientWebSocketResponse, int, Any]:
+        """Sends a command; returns the socket, the command's id and its result, raising when it failed."""
         ws = await self._websocket()
         message_id = next(self._ids)
         await ws.send_json({"id": message_id, "type": command_type, **fields})
         reply = await self._receive(ws, message_id)
         if not reply.get("success"):
             raise HomeAssistantError(f"{command_type}: {reply.get('error')}")
-        return reply.get("result")
+        return ws, message_id, reply.get("result")
+
+    async def command(self, command_type: str, **fields: Any) -> Any:
+        """Sends one websocket command and returns its result."""
+        return (await self._start(command_type, fields))[2]
 
     async def subscribe(self, command_type: str, **fields: Any) -> AsyncGenerator[dict[str, Any]]:
         """Sends a subscribing command and yields each event's payload; the caller stops iterating when done."""
-        ws = await self._websocket()
-        message_id = next(self._ids)
-        await ws.send_json({"id": message_id, "type": command_type, **fields})
-        reply = await self._receive(ws, message_id)
-        if not reply.get("success"):
-            raise HomeAssistantError(f"{command_type}: {reply.get('error')}")
+        ws, message_id, _ = await self._start(command_type, fields)
         while True:
             message = await self._receive(ws, message_id)
             event: dict[str, Any] = message["event"]

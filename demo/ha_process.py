@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.backend_process import REPO_ROOT
+from tests.backend_process import REPO_ROOT, stop_process
 
 HASS_BIN = REPO_ROOT / ".venv-ha" / "bin" / "hass"
 
@@ -29,13 +29,7 @@ class RunningHomeAssistant:
 
     def stop(self) -> None:
         """Stops Home Assistant, politely first (it saves its stores on the way out)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)
 
 
 def _serves_http(url: str) -> bool:
@@ -51,7 +45,11 @@ def _serves_http(url: str) -> bool:
 def start_home_assistant(config_dir: Path, port: int, timeout: float = 120.0) -> RunningHomeAssistant:
     """Starts ``hass -c config_dir`` and waits until its HTTP server answers; raises with its log if it does not."""
     with (config_dir / "hass-console.log").open("wb") as console:
-        process = subprocess.Popen([str(HASS_BIN), "-c", str(config_dir)], stdout=console, stderr=subprocess.STDOUT)
+        # A session of its own: Ctrl-C reaches only the demo, which stops hass with one SIGTERM; hass drops its
+        # handlers after the first signal, so a second one (the terminal's SIGINT) would kill it before it saved.
+        process = subprocess.Popen(
+            [str(HASS_BIN), "-c", str(config_dir)], stdout=console, stderr=subprocess.STDOUT, start_new_session=True
+        )
     running = RunningHomeAssistant(process, f"http://127.0.0.1:{port}", config_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -29,6 +29,10 @@ OFFLINE_INTEGRATIONS = (
 )
 
 
+# The demo's areas by id; onboarding makes these three, and the demo re-creates any that went missing.
+AREAS = {"kitchen": "Kitchen", "living_room": "Living Room", "bedroom": "Bedroom"}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoEntity:
     """An entity of the demo home: the area it is in, and whether Assist may see it."""

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from .ha_client import HomeAssistantClient, HomeAssistantError, client_id
-from .home_config import DEMO_ENTITIES, HELPER_ENTITIES
+from .home_config import AREAS, DEMO_ENTITIES, HELPER_ENTITIES
 
 PIPELINE_NAME = "HavenCore"
 LANGUAGE = "en"
@@ -37,6 +37,10 @@ async def wait_until_running(client: HomeAssistantClient) -> None:
 
 async def place_entities(client: HomeAssistantClient) -> None:
     """Puts each demo entity in its area and shows Assist the demo entities but not their helpers."""
+    existing = {area["area_id"] for area in await client.command("config/area_registry/list")}
+    for area_id, name in AREAS.items():
+        if area_id not in existing:
+            await client.command("config/area_registry/create", name=name)
     for entity in DEMO_ENTITIES:
         await client.command("config/entity_registry/update", entity_id=entity.entity_id, area_id=entity.area_id)
     for exposed in (True, False):

@@ -71,7 +71,7 @@ class DemoHome:
 
     async def run_check(self) -> tuple[bool, AssistRun]:
         """Switches the kitchen light off, says or types the check command through the pipeline, and tells whether
-        the light came on and the pipeline ran to its end."""
+        the light came on, the pipeline ran to its end and (with TTS) the reply's audio is served."""
         await self.client.call_service("light", "turn_off", entity_id=CHECK_ENTITY)
         if "stt" in self.entities:
             audio = await asyncio.to_thread(spoken_command, CHECK_COMMAND)
@@ -80,6 +80,8 @@ class DemoHome:
             end_stage = "tts" if "tts" in self.entities else "intent"
             run = await run_pipeline(self.client, self.pipeline_id, text=CHECK_COMMAND, end_stage=end_stage)
         ok = "error" not in run.types and await self.client.state(CHECK_ENTITY) == "on"
+        if ok and "tts" in self.entities:
+            ok = len(await self.client.read_bytes(run.tts_url)) > 0
         return ok, run
 
 
