@@ -77,6 +77,7 @@ async def measure_turn(home: DemoHome, command: str) -> TurnTiming:
         audio=audio,
         end_stage=end_stage,
         on_event=start_reading,
+        realtime=True,
     )
     if "error" in run.types:
         raise RuntimeError(f"{command!r} failed: {run.events}")

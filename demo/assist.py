@@ -3,6 +3,7 @@ from text or from audio, with every pipeline event and when it arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from collections.abc import Callable
@@ -82,10 +83,11 @@ async def run_pipeline(
     audio: bytes | None = None,
     end_stage: str = "tts",
     on_event: Callable[[PipelineEvent], None] | None = None,
+    realtime: bool = False,
 ) -> AssistRun:
     """Runs the pipeline from typed ``text`` (intent stage) or from 16 kHz 16-bit mono ``audio`` (STT stage),
-    streaming the audio in 100 ms frames once the run starts, until ``run-end``; ``on_event`` sees each event as it
-    arrives (e.g. to start reading the TTS stream that ``run-start`` announces)."""
+    streaming the audio in 100 ms frames once the run starts (``realtime``: paced as a microphone delivers them),
+    until ``run-end``; ``on_event`` sees each event as it arrives (e.g. to read the TTS stream ``run-start`` names)."""
     if (text is None) == (audio is None):
         raise ValueError("give either text or audio")
     run_input: dict[str, Any] = {"text": text} if audio is None else {"sample_rate": SAMPLE_RATE}
@@ -106,6 +108,8 @@ async def run_pipeline(
             prefix = bytes([event["data"]["runner_data"]["stt_binary_handler_id"]])
             for start in range(0, len(audio), CHUNK_BYTES):
                 await client.send_binary(prefix + audio[start : start + CHUNK_BYTES])
+                if realtime:
+                    await asyncio.sleep(CHUNK_BYTES / 2 / SAMPLE_RATE)
             await client.send_binary(prefix)  # the prefix alone ends the audio
             run.audio_ended_at = time.monotonic()
         if event["type"] == "run-end":

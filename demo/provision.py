@@ -105,20 +105,32 @@ async def havencore_entities(client: HomeAssistantClient) -> dict[str, str]:
     return found
 
 
+async def _closest_language(client: HomeAssistantClient, kind: str, engine_id: str) -> str:
+    """The engine's language closest to the demo's (e.g. ``en-US`` for ``en``), as HA ranks them."""
+    listing = await client.command(f"{kind}/engine/list", language=LANGUAGE)
+    engine = next((p for p in listing["providers"] if p["engine_id"] == engine_id), None)
+    if engine is None or not engine["supported_languages"]:
+        raise HomeAssistantError(f"{engine_id} speaks no language close to {LANGUAGE!r}")
+    language: str = engine["supported_languages"][0]
+    return language
+
+
 async def set_up_pipeline(client: HomeAssistantClient) -> str:
     """Creates or updates the HavenCore Assist pipeline (its speech engines where they exist), makes it preferred
     and returns its id."""
     entities = await havencore_entities(client)
     stt, tts = entities.get("stt"), entities.get("tts")
+    stt_language = await _closest_language(client, "stt", stt) if stt else None
+    tts_language = await _closest_language(client, "tts", tts) if tts else None
     wanted: dict[str, Any] = {
         "name": PIPELINE_NAME,
         "language": LANGUAGE,
         "conversation_engine": entities["conversation"],
         "conversation_language": LANGUAGE,
         "stt_engine": stt,
-        "stt_language": LANGUAGE if stt else None,
+        "stt_language": stt_language,
         "tts_engine": tts,
-        "tts_language": LANGUAGE if tts else None,
+        "tts_language": tts_language,
         "tts_voice": None,
         "wake_word_entity": None,
         "wake_word_id": None,
