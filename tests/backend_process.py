@@ -25,6 +25,17 @@ def free_port() -> int:
         return port
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stops a subprocess politely (SIGTERM), and by force when it does not exit within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def http_get(url: str, api_key: str = "") -> tuple[int, Any]:
     """GETs a JSON resource and returns the status and parsed body, errors included."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
