@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import CONF_PREFER_LOCAL_INTENTS, CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
 from .entity import HavenCoreLLMEntity
 from .errors import async_error_message
+from .reply import async_humanize_reply
 from .runtime import HavenCoreConfigEntry
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
@@ -75,6 +76,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
                 await async_error_message(self.hass, err, user_input.language),
             )
             return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
+        await async_humanize_reply(self.hass, chat_log, user_input.language)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
     async def _async_handle_locally(

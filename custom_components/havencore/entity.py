@@ -31,18 +31,19 @@ from .const import (
     LOGGER,
 )
 from .runtime import HavenCoreConfigEntry
+from .vocabulary import ExposedVocabulary, async_exposed_vocabulary, constrain_parameters
 
 # Set as a tool argument when the model's arguments are not JSON: no tool schema accepts it, so the tool fails
 # validation and the error goes back to the model instead of a call with guessed arguments.
 UNPARSABLE_ARGUMENTS_KEY = "unparsable_arguments"
 
 
-def format_tool(tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None) -> dict[str, Any]:
-    """An HA LLM tool as an OpenAI ``tools`` entry."""
-    function: dict[str, Any] = {
-        "name": tool.name,
-        "parameters": convert(tool.parameters, custom_serializer=custom_serializer),
-    }
+def format_tool(
+    tool: llm.Tool, custom_serializer: Callable[[Any], Any] | None, vocabulary: ExposedVocabulary
+) -> dict[str, Any]:
+    """An HA LLM tool as an OpenAI ``tools`` entry, its name/area/floor slots limited to what is exposed."""
+    parameters = convert(tool.parameters, custom_serializer=custom_serializer)
+    function: dict[str, Any] = {"name": tool.name, "parameters": constrain_parameters(parameters, vocabulary)}
     if tool.description:
         function["description"] = tool.description
     return {"type": "function", "function": function}
@@ -169,9 +170,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
         }
         if chat_log.llm_api:
-            payload["tools"] = [
-                format_tool(tool, chat_log.llm_api.custom_serializer) for tool in chat_log.llm_api.tools
-            ]
+            serializer, vocabulary = chat_log.llm_api.custom_serializer, async_exposed_vocabulary(self.hass)
+            payload["tools"] = [format_tool(tool, serializer, vocabulary) for tool in chat_log.llm_api.tools]
         if structure is not None:
             serializer = chat_log.llm_api.custom_serializer if chat_log.llm_api else llm.selector_serializer
             payload["response_format"] = {

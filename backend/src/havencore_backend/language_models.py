@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,16 +17,14 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .runtime import BackendRuntime
 
-PACKAGED_MODELS_ENV = "HAVENCORE_MODELS"  # where scripts/install_models.py puts the packaged test/demo models
 PACKAGED_CHAT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 PACKAGED_EMBEDDINGS_MODEL = "all-minilm-l6-v2-int8"
 
 
-def _packaged(name: str, required_file: str) -> Path | None:
-    """The packaged model's folder when it is installed."""
-    root = os.environ.get(PACKAGED_MODELS_ENV)
-    folder = Path(root) / name if root else None
-    return folder if folder is not None and (folder / required_file).is_file() else None
+def _packaged(settings: Settings, name: str, required_file: str) -> Path | None:
+    """The packaged model's folder under the ``models`` setting, when it is installed."""
+    folder = settings.models / name
+    return folder if (folder / required_file).is_file() else None
 
 
 def _not_configured(what: str, setting: str) -> ComponentStatus:
@@ -38,7 +35,7 @@ def _llamacpp_engine(settings: Settings) -> LlamaCppChatEngine | None:
     if settings.llm_model:
         source = GGUFSource(settings.llm_model, settings.llm_model_file, settings.data_dir / "models" / "huggingface")
         default_id = Path(settings.llm_model_file or settings.llm_model).stem
-    elif (folder := _packaged(PACKAGED_CHAT_MODEL, "model.gguf")) is not None:
+    elif (folder := _packaged(settings, PACKAGED_CHAT_MODEL, "model.gguf")) is not None:
         source, default_id = GGUFSource(str(folder / "model.gguf")), PACKAGED_CHAT_MODEL
     else:
         return None
@@ -84,7 +81,7 @@ def _embeddings(settings: Settings) -> EmbeddingsModel | None:
     folder = (
         Path(settings.embeddings_model)
         if settings.embeddings_model
-        else _packaged(PACKAGED_EMBEDDINGS_MODEL, "model.onnx")
+        else _packaged(settings, PACKAGED_EMBEDDINGS_MODEL, "model.onnx")
     )
     if folder is None:
         return None
