@@ -73,6 +73,9 @@ class HavenCoreTTSEntity(HavenCoreEntity, tts.TextToSpeechEntity):
 
     def __init__(self, entry: HavenCoreConfigEntry, subentry: ConfigSubentry) -> None:
         super().__init__(entry, subentry)
+        # HA's TTS media source refuses an engine without a name, so this entity names itself after its subentry.
+        self._attr_has_entity_name = False
+        self._attr_name = subentry.title
         self._attr_supported_options = [tts.ATTR_VOICE, ATTR_SPEED]
         self._voices = backend_voices(entry)
         self._attr_supported_languages = sorted(self._voices)
