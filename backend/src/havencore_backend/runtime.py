@@ -9,6 +9,7 @@ from .components import ComponentRegistry, data_dir_probe
 from .instance import load_or_create_instance_id
 from .services import BackgroundService
 from .settings import Settings
+from .voice.setup import VoiceServices, setup_voice
 
 
 @dataclass(slots=True)
@@ -21,6 +22,7 @@ class BackendRuntime:
     components: ComponentRegistry = field(default_factory=ComponentRegistry)
     capabilities: set[str] = field(default_factory=set)
     services: list[BackgroundService] = field(default_factory=list)
+    voice: VoiceServices | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> BackendRuntime:
@@ -28,4 +30,5 @@ class BackendRuntime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         runtime = cls(settings=settings, instance_id=load_or_create_instance_id(settings.data_dir))
         runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
+        runtime.voice = setup_voice(runtime)
         return runtime
