@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Iterator
+from typing import Literal
 
 import av
 import httpx
@@ -39,7 +40,7 @@ def _pcm_to_wav(pcm: bytes, rate: int) -> bytes:
 
 def _reencode(wav: bytes, container_format: str, codec: str) -> bytes:
     """The same speech in another container and codec, as a browser or phone would upload it."""
-    with av.open(io.BytesIO(wav)) as source:
+    with av.open(io.BytesIO(wav), mode="r") as source:
         samples = np.concatenate([frame.to_ndarray()[0] for frame in source.decode(audio=0)])
         rate = source.streams.audio[0].rate
     out = io.BytesIO()
@@ -53,8 +54,11 @@ def _reencode(wav: bytes, container_format: str, codec: str) -> bytes:
     return out.getvalue()
 
 
+SpeechFormat = Literal["wav", "mp3", "opus", "flac"]
+
+
 @pytest.mark.parametrize("response_format", ["wav", "mp3", "opus", "flac"])
-def test_speech_then_transcription_gives_back_the_words(client: OpenAI, response_format: str) -> None:
+def test_speech_then_transcription_gives_back_the_words(client: OpenAI, response_format: SpeechFormat) -> None:
     speech = client.audio.speech.create(
         model="tts-1", voice="alloy", input=SENTENCE, response_format=response_format
     ).read()
