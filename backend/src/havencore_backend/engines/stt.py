@@ -20,6 +20,7 @@ class TranscriptionOptions:
     language: str | None = None
     prompt: str | None = None
     temperature: float | None = None
+    timestamps: bool = True  # segment times; without them decoding needs fewer tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ class WhisperTranscriber:
             beam_size=config.beam_size,
             vad_filter=config.vad_filter,
             initial_prompt=options.prompt or config.initial_prompt or None,
+            without_timestamps=not options.timestamps,
             temperature=options.temperature if options.temperature is not None else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         transcription = TranscriptionInfo(

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from havencore_backend.engines.tts import Synthesizer
 
 from .loader import EngineLoader
-from .sentences import split_sentences
+from .sentences import speech_pieces
 
 OPENAI_VOICES = (
     "alloy",
@@ -116,8 +116,8 @@ class TextToSpeech:
                 yield samples
 
     async def stream_text(self, text: str, voice: str, speed: float | None = None) -> AsyncIterator[NDArray[np.int16]]:
-        """``stream`` over ``text`` split into sentences; check its length first."""
-        async for block in self.stream(_iterate(split_sentences(text)), voice, speed):
+        """``stream`` over ``text`` split into pieces of speech (see ``speech_pieces``); check its length first."""
+        async for block in self.stream(_iterate(speech_pieces(text)), voice, speed):
             yield block
 
 

@@ -112,7 +112,8 @@ class SpeechToTextHandler(AsyncEventHandler):
 
     async def _transcribe(self) -> None:
         audio = np.concatenate(self._parts) if self._parts else np.zeros(0, np.float32)
-        options = TranscriptionOptions(language=self._language)
+        # Wyoming carries no segment times, so Whisper need not decode them.
+        options = TranscriptionOptions(language=self._language, timestamps=False)
         texts: list[str] = []
         language = self._language
         try:
