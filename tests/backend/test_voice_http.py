@@ -188,3 +188,18 @@ def test_audio_routes_need_the_key(voice_backend: RunningBackend) -> None:
     assert http_get(f"{voice_backend.url}/v1/audio/voices")[0] == 401
     reply = httpx.post(f"{voice_backend.url}/v1/audio/speech", json={"model": "tts-1", "voice": "a", "input": "x"})
     assert reply.status_code == 401
+
+
+def test_speech_longer_than_the_short_context_is_transcribed_whole(client: OpenAI) -> None:
+    text = (
+        "Good morning. The coffee is ready. The garage door is open and the kitchen light is on. "
+        "It is sunny outside, and the temperature is mild. Remember to water the plants in the garden this evening."
+    )
+    wav = client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="wav").read()
+    verbose = client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav), response_format="verbose_json")
+    assert verbose.duration > 10.0  # beyond the 10 s that short commands are encoded with
+    assert verbose.segments
+    assert verbose.segments[-1].end > 9.0
+    heard = words(verbose.text)
+    assert heard[:6] == ["good", "morning", "the", "coffee", "is", "ready"]
+    assert heard[-4:] == ["in", "the", "garden", "evening"] or heard[-5:] == ["in", "the", "garden", "this", "evening"]
