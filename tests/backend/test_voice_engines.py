@@ -10,8 +10,9 @@ from openai import OpenAI
 from wyoming.asr import Transcript
 from wyoming.error import Error
 
-from tests.backend.voice_clients import describe, synthesize, transcribe, words
+from tests.backend.voice_clients import describe, synthesize, transcribe
 from tests.backend_process import RunningBackend, http_get, start_backend
+from tests.transcripts import words
 
 
 @pytest.fixture(scope="module")

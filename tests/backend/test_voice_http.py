@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import wave
 from collections.abc import Iterator
 from typing import Literal
 
@@ -15,8 +14,9 @@ import pytest
 from openai import OpenAI
 
 from tests.backend.conftest import API_KEY
-from tests.backend.voice_clients import words
 from tests.backend_process import RunningBackend, http_get
+from tests.transcripts import words
+from tests.wav import pcm_to_wav
 
 SENTENCE = "The garage door is open."
 
@@ -26,16 +26,6 @@ def client(voice_backend: RunningBackend) -> Iterator[OpenAI]:
     """An OpenAI SDK client pointed at the backend."""
     with OpenAI(base_url=f"{voice_backend.url}/v1", api_key=API_KEY, max_retries=0, timeout=120) as sdk:
         yield sdk
-
-
-def _pcm_to_wav(pcm: bytes, rate: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes(pcm)
-    return buffer.getvalue()
 
 
 def _reencode(wav: bytes, container_format: str, codec: str) -> bytes:
@@ -68,7 +58,7 @@ def test_speech_then_transcription_gives_back_the_words(client: OpenAI, response
 
 def test_pcm_is_24_khz_16_bit_mono(client: OpenAI) -> None:
     pcm = client.audio.speech.create(model="tts-1", voice="alloy", input=SENTENCE, response_format="pcm").read()
-    result = client.audio.transcriptions.create(model="whisper-1", file=("speech.wav", _pcm_to_wav(pcm, 24000)))
+    result = client.audio.transcriptions.create(model="whisper-1", file=("speech.wav", pcm_to_wav(pcm, 24000)))
     assert words(result.text) == words(SENTENCE)
 
 

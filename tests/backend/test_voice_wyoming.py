@@ -11,8 +11,9 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped, SynthesizeVoice
 
-from tests.backend.voice_clients import TIMEOUT, describe, read_audio, read_event, synthesize, transcribe, words
+from tests.backend.voice_clients import TIMEOUT, describe, read_audio, read_event, synthesize, transcribe
 from tests.backend_process import RunningBackend
+from tests.transcripts import words
 
 THREE_SENTENCES = ["Good morning.", "The coffee is ready.", "Have a nice day."]
 

@@ -1,8 +1,6 @@
-"""Wyoming client helpers and text comparison shared by the voice tests (the backend runs as a real process)."""
+"""Wyoming client helpers shared by the voice tests (the backend runs as a real process)."""
 
 from __future__ import annotations
-
-import re
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -13,11 +11,6 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeVoice
 
 TIMEOUT = 60.0
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words without punctuation, to compare what was said with what was heard."""
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
 
 
 async def read_event(client: AsyncTcpClient) -> Event:

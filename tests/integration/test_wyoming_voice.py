@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import wave
 from collections.abc import AsyncGenerator, AsyncIterator
 
@@ -17,6 +16,8 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.backend_process import RunningBackend
+from tests.transcripts import words
+from tests.wav import pcm_to_wav
 
 STT_METADATA = stt.SpeechMetadata(
     language="en",
@@ -26,10 +27,6 @@ STT_METADATA = stt.SpeechMetadata(
     sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
     channel=stt.AudioChannels.CHANNEL_MONO,
 )
-
-
-def _words(text: str | None) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", (text or "").lower()).split()
 
 
 def _as_16_khz_pcm(wav_bytes: bytes) -> bytes:
@@ -79,7 +76,7 @@ async def test_home_assistant_discovers_transcribes_and_speaks(
     assert wav_bytes
     result = await stt_entity.async_process_audio_stream(STT_METADATA, _stream(_as_16_khz_pcm(wav_bytes)))
     assert result.result is stt.SpeechResultState.SUCCESS
-    assert _words(result.text) == ["the", "garage", "door", "is", "open"]
+    assert words(result.text) == ["the", "garage", "door", "is", "open"]
 
 
 async def test_home_assistant_streams_text_into_speech(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
@@ -96,13 +93,7 @@ async def test_home_assistant_streams_text_into_speech(hass_with_core: HomeAssis
     header, pcm = wav_bytes[:44], wav_bytes[44:]
     with wave.open(io.BytesIO(header)) as reader:
         rate = reader.getframerate()
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes(pcm)
     stt_entity = stt.async_get_speech_to_text_entity(hass_with_core, stt_id)
     assert stt_entity is not None
-    result = await stt_entity.async_process_audio_stream(STT_METADATA, _stream(_as_16_khz_pcm(buffer.getvalue())))
-    assert _words(result.text) == ["good", "morning", "the", "coffee", "is", "ready", "have", "a", "nice", "day"]
+    result = await stt_entity.async_process_audio_stream(STT_METADATA, _stream(_as_16_khz_pcm(pcm_to_wav(pcm, rate))))
+    assert words(result.text) == ["good", "morning", "the", "coffee", "is", "ready", "have", "a", "nice", "day"]

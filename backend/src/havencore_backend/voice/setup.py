@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from wyoming.server import HandlerFactory
 
 from havencore_backend.components import ComponentState, ComponentStatus
 from havencore_backend.engines.stt import Transcriber
@@ -21,6 +23,8 @@ from .wyoming_tts import tts_handler_factory
 
 if TYPE_CHECKING:
     from havencore_backend.runtime import BackendRuntime
+
+ROLE_ROUTES = {"stt": "transcriptions", "tts": "speech"}  # capability names of the OpenAI audio routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,16 @@ def _not_configured(what: str) -> ComponentStatus:
     return ComponentStatus(ComponentState.NOT_CONFIGURED, f"no {what} model set and no packaged one installed")
 
 
+def _add_role(
+    runtime: BackendRuntime, role: str, loader: EngineLoader[Any], wyoming_port: int, handlers: HandlerFactory
+) -> None:
+    """Registers one role's health probe, loader, Wyoming server and capabilities."""
+    runtime.components.register(role, loader.status)
+    runtime.services.append(loader)
+    runtime.services.append(WyomingService(f"wyoming-{role}", runtime.settings.wyoming_host, wyoming_port, handlers))
+    runtime.capabilities.update({role, f"wyoming-{role}", f"openai-{ROLE_ROUTES[role]}"})
+
+
 def setup_voice(runtime: BackendRuntime) -> VoiceServices:
     """Registers the voice components, capabilities and services of ``runtime``; returns the shared services."""
     settings = runtime.settings
@@ -79,12 +93,7 @@ def setup_voice(runtime: BackendRuntime) -> VoiceServices:
             "stt", lambda: _load_whisper(settings, stt_model), f"faster-whisper {stt_model}"
         )
         stt = SpeechToText(stt_loader)
-        runtime.components.register("stt", stt_loader.status)
-        runtime.services.append(stt_loader)
-        runtime.services.append(
-            WyomingService("wyoming-stt", settings.wyoming_host, settings.wyoming_stt_port, stt_handler_factory(stt))
-        )
-        runtime.capabilities.update({"stt", "wyoming-stt", "openai-transcriptions"})
+        _add_role(runtime, "stt", stt_loader, settings.wyoming_stt_port, stt_handler_factory(stt))
 
     tts_model = model_paths.tts_model(settings)
     if tts_model is None:
@@ -100,11 +109,6 @@ def setup_voice(runtime: BackendRuntime) -> VoiceServices:
             max_chars=settings.tts_max_chars,
             openai_voices=parse_voice_map(settings.openai_voices),
         )
-        runtime.components.register("tts", tts_loader.status)
-        runtime.services.append(tts_loader)
-        runtime.services.append(
-            WyomingService("wyoming-tts", settings.wyoming_host, settings.wyoming_tts_port, tts_handler_factory(tts))
-        )
-        runtime.capabilities.update({"tts", "wyoming-tts", "openai-speech"})
+        _add_role(runtime, "tts", tts_loader, settings.wyoming_tts_port, tts_handler_factory(tts))
 
     return VoiceServices(stt=stt, tts=tts, upload_limit_bytes=settings.audio_upload_limit_mb * 1024 * 1024)
