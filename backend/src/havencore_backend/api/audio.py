@@ -132,7 +132,31 @@ def _temperature(raw: str) -> float | None:
     return value
 
 
-@router.post("/v1/audio/transcriptions")
+# The form is read by hand (to refuse oversized uploads before spooling them), so its schema is declared here.
+_TRANSCRIPTION_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "model": {"type": "string", "example": "whisper-1"},
+                        "language": {"type": "string"},
+                        "prompt": {"type": "string"},
+                        "response_format": {"type": "string", "enum": list(TRANSCRIPT_FORMATS)},
+                        "temperature": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/v1/audio/transcriptions", openapi_extra=_TRANSCRIPTION_FORM)
 async def transcriptions(request: Request) -> Response:
     """Transcribes an uploaded file (wav, mp3, ogg/opus, flac, webm, m4a, ...), OpenAI's multipart form."""
     service = _stt(request)
