@@ -18,7 +18,7 @@ from tests.backend_process import RunningBackend, http_get
 from tests.transcripts import words
 from tests.wav import pcm_to_wav
 
-SENTENCE = "The garage door is open."
+SENTENCE = "Please close the garage door."
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +81,13 @@ def test_transcription_formats(client: OpenAI) -> None:
     assert verbose.duration > 1.0
     assert verbose.segments
     assert verbose.segments[0].start == 0.0
-    assert verbose.segments[-1].end > verbose.segments[0].start
+    assert verbose.segments[0].start < verbose.segments[-1].end <= verbose.duration + 0.5
     assert words(verbose.text) == ["good", "morning", "the", "coffee", "is", "ready"]
 
     text = client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav), response_format="text")
     assert words(str(text)) == words(verbose.text)
     srt = str(client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav), response_format="srt"))
-    assert srt.startswith("1\n00:00:00,000 --> 00:00:0")
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:0")  # the end time lies within the ~3 s of audio
     vtt = str(client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav), response_format="vtt"))
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:0")
 

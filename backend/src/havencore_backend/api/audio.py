@@ -29,6 +29,7 @@ router = APIRouter(tags=["audio"])
 STT_MODEL_ALIASES = frozenset({"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"})
 TTS_MODEL_ALIASES = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
 TRANSCRIPT_FORMATS = ("json", "text", "verbose_json", "srt", "vtt")
+TIMED_FORMATS = frozenset({"verbose_json", "srt", "vtt"})  # the formats that show segment times
 _MULTIPART_OVERHEAD = 64 * 1024  # room for the form's other fields and boundaries
 
 
@@ -170,6 +171,7 @@ async def transcriptions(request: Request) -> Response:
         language=fields.get("language") or None,
         prompt=fields.get("prompt") or None,
         temperature=_temperature(fields.get("temperature", "")),
+        timestamps=response_format in TIMED_FORMATS,
     )
     try:
         await _check_stt_model(service, fields.get("model", ""))

@@ -19,7 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 # Whisper pads every window to 30 s (3000 mel frames), but the CTranslate2 encoder takes shorter input, and its cost
 # grows with the length: a 2 s command is encoded with 10 s of context instead. Below ~10 s Whisper starts to repeat
 # itself (measured on tiny.en: 5 loops in 26 commands with 5 s, none with 10 s); a decoding that still loops is
-# redone with the full 30 s.
+# redone with the full 30 s. Timestamps need the full window: with less, end times overshoot the audio.
 SHORT_CONTEXT_FRAMES = 1000  # 10 s of 10 ms mel frames
 _FULL_CONTEXT_FRAMES = 3000
 _LOOP_COMPRESSION_RATIO = 2.4  # faster-whisper's own threshold for a repetitive decoding
@@ -79,7 +79,7 @@ class WhisperTranscriber:
         self, audio: NDArray[np.float32], options: TranscriptionOptions
     ) -> tuple[TranscriptionInfo, Iterator[TranscriptSegment]]:
         """Starts decoding; language detection (when no language is fixed) happens here, before any segment."""
-        if audio.size < (SHORT_CONTEXT_FRAMES - 100) * STT_SAMPLE_RATE // 100:
+        if not options.timestamps and audio.size < (SHORT_CONTEXT_FRAMES - 100) * STT_SAMPLE_RATE // 100:
             info, segments = self._decode(audio, options, SHORT_CONTEXT_FRAMES)
             decoded = list(segments)
             if all(segment.compression_ratio <= _LOOP_COMPRESSION_RATIO for segment in decoded):
