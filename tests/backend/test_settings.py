@@ -76,3 +76,32 @@ def test_help_documents_every_setting_and_its_variable() -> None:
     ]:
         assert flag in text
         assert variable in text
+
+
+def test_voice_settings_parse_booleans_and_numbers(tmp_path: Path) -> None:
+    config = tmp_path / "voice.toml"
+    config.write_text('stt_vad_filter = true\ntts_speed = 1.25\ntts_engine = "kokoro"\n')
+    environ = {"HAVENCORE_STT_VAD_FILTER": "no"}
+    settings = load_settings(["--config", str(config), "--stt-beam-size", "5"], environ=environ)
+    assert settings.stt_vad_filter is False  # environment over file
+    assert settings.tts_speed == 1.25
+    assert settings.tts_engine == "kokoro"
+    assert settings.stt_beam_size == 5
+    defaults = load_settings([], environ={})
+    assert (defaults.tts_engine, defaults.stt_device, defaults.stt_compute_type) == ("piper", "cpu", "int8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tts-engine", "festival"], "tts_engine must be piper or kokoro"),
+        (["--stt-device", "tpu"], "stt_device must be"),
+        (["--stt-vad-filter", "maybe"], "--stt-vad-filter: expected bool"),
+        (["--tts-speed", "9"], "tts_speed must be between"),
+        (["--openai-voices", "alloy"], "openai_voices: expected name=voice pairs"),
+        (["--audio-upload-limit-mb", "0"], "audio_upload_limit_mb must be at least 1"),
+    ],
+)
+def test_bad_voice_settings_are_named(argv: list[str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(argv, environ={})

@@ -23,10 +23,10 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    """One real backend with an API key for the whole session."""
+    """One real backend with an API key and the packaged voice models loaded, for the whole session."""
     # phcc disables sockets before fixtures run; the backend's start-up probe needs them for a moment.
     pytest_socket.enable_socket()
-    running = start_backend(tmp_path_factory.mktemp("backend"), api_key=API_KEY)
+    running = start_backend(tmp_path_factory.mktemp("backend"), api_key=API_KEY, wait_until_loaded=True)
     yield running
     running.stop()
 

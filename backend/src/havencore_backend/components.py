@@ -15,7 +15,7 @@ class ComponentState(StrEnum):
     OK = "ok"
     LOADING = "loading"
     ERROR = "error"
-    NOT_CONFIGURED = "not_configured"  # an optional part with no model set up; not an error
+    NOT_CONFIGURED = "not_configured"  # optional part with no model set up: not a failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from .instance import load_or_create_instance_id
 from .language_models import install_language_models
 from .services import BackgroundService
 from .settings import Settings
+from .voice.setup import VoiceServices, setup_voice
 
 if TYPE_CHECKING:
     from .embeddings.engine import EmbeddingsModel
@@ -27,6 +28,7 @@ class BackendRuntime:
     components: ComponentRegistry = field(default_factory=ComponentRegistry)
     capabilities: set[str] = field(default_factory=set)
     services: list[BackgroundService] = field(default_factory=list)
+    voice: VoiceServices | None = None
     chat: ChatService | None = None  # None when no chat model is configured
     embeddings: EmbeddingsModel | None = None
 
@@ -36,5 +38,6 @@ class BackendRuntime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         runtime = cls(settings=settings, instance_id=load_or_create_instance_id(settings.data_dir))
         runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
+        runtime.voice = setup_voice(runtime)
         install_language_models(runtime)
         return runtime

@@ -40,6 +40,45 @@ class Settings:
     wyoming_stt_port: int = field(default=10300, metadata={"help": "TCP port of the Wyoming speech-to-text server"})
     wyoming_tts_port: int = field(default=10200, metadata={"help": "TCP port of the Wyoming text-to-speech server"})
     log_level: str = field(default="info", metadata={"help": "log level: debug, info, warning or error"})
+    # --- voice (speech-to-text and text-to-speech) ---
+    models: Path = field(
+        default_factory=lambda: Path.home() / ".cache" / "havencore" / "models",
+        metadata={"help": "folder of the packaged models that scripts/setup installs; used when a model is not set"},
+    )
+    stt_model: str = field(
+        default="",
+        metadata={
+            "help": "Whisper model: a Hugging Face id (downloaded into the data dir) or a local CTranslate2 folder; "
+            "empty: the packaged whisper-tiny.en"
+        },
+    )
+    stt_device: str = field(default="cpu", metadata={"help": "device of the Whisper model: cpu, cuda or auto"})
+    stt_compute_type: str = field(default="int8", metadata={"help": "Whisper compute type: int8, float16, ..."})
+    stt_language: str = field(default="", metadata={"help": "spoken language (e.g. en); empty: detect it"})
+    stt_beam_size: int = field(default=1, metadata={"help": "Whisper beam size (1: greedy, fastest)"})
+    stt_vad_filter: bool = field(default=False, metadata={"help": "drop silence with Silero VAD before decoding"})
+    stt_initial_prompt: str = field(default="", metadata={"help": "text that primes Whisper (names, spelling)"})
+    tts_engine: str = field(default="piper", metadata={"help": "text-to-speech engine: piper or kokoro"})
+    tts_model: str = field(
+        default="",
+        metadata={
+            "help": "piper: a voice .onnx (its .onnx.json beside it) or a folder of them; kokoro: the .onnx with its "
+            "voices .npz beside it; empty: the packaged model"
+        },
+    )
+    tts_voice: str = field(default="", metadata={"help": "default voice; empty: the model's first voice"})
+    tts_speed: float = field(default=1.0, metadata={"help": "default speaking rate (1.0: normal)"})
+    tts_device: str = field(default="cpu", metadata={"help": "device of the speech model: cpu or cuda"})
+    tts_language: str = field(default="en-us", metadata={"help": "espeak-ng language Kokoro reads text in"})
+    tts_max_chars: int = field(default=4096, metadata={"help": "longest text accepted for one synthesis"})
+    audio_upload_limit_mb: int = field(default=25, metadata={"help": "largest audio upload accepted, in MB"})
+    openai_voices: str = field(
+        default="",
+        metadata={
+            "help": "OpenAI voice names mapped to voices, e.g. 'alloy=jf_alpha,nova=jf_nezumi'; "
+            "unmapped OpenAI names use the default voice"
+        },
+    )
     # --- LLM and embeddings ---
     llm_engine: str = field(default="llamacpp", metadata={"help": "chat engine: llamacpp, vllm or upstream"})
     llm_model: str = field(
@@ -83,7 +122,26 @@ class Settings:
                 raise SettingsError(f"{name} must be between 0 and 65535, got {port}")
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise SettingsError(f"log_level must be debug, info, warning or error, got {self.log_level!r}")
+        self._validate_voice()
         self._validate_llm()
+
+    def _validate_voice(self) -> None:
+        if self.stt_device not in {"cpu", "cuda", "auto"}:
+            raise SettingsError(f"stt_device must be cpu, cuda or auto, got {self.stt_device!r}")
+        if self.tts_device not in {"cpu", "cuda"}:
+            raise SettingsError(f"tts_device must be cpu or cuda, got {self.tts_device!r}")
+        if self.tts_engine not in {"piper", "kokoro"}:
+            raise SettingsError(f"tts_engine must be piper or kokoro, got {self.tts_engine!r}")
+        if not 1 <= self.stt_beam_size <= 20:
+            raise SettingsError(f"stt_beam_size must be between 1 and 20, got {self.stt_beam_size}")
+        if not 0.25 <= self.tts_speed <= 4.0:
+            raise SettingsError(f"tts_speed must be between 0.25 and 4.0, got {self.tts_speed}")
+        for name in ("tts_max_chars", "audio_upload_limit_mb"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for pair in filter(None, (item.strip() for item in self.openai_voices.split(","))):
+            if pair.count("=") != 1 or not all(part.strip() for part in pair.split("=")):
+                raise SettingsError(f"openai_voices: expected name=voice pairs, got {pair!r}")
 
     def _validate_llm(self) -> None:
         if self.llm_engine not in {"llamacpp", "vllm", "upstream"}:
@@ -107,10 +165,12 @@ class Settings:
 def _convert(name: str, raw: Any, kind: type[Any]) -> Any:
     """Converts a raw value from the environment, a TOML file or argparse to the field's type."""
     try:
-        if kind is int:
+        if kind is bool:
+            return _to_bool(raw)
+        if kind in (int, float):
             if isinstance(raw, bool):
                 raise TypeError
-            return int(raw)
+            return kind(raw)
         if kind is Path:
             return Path(str(raw)).expanduser()
         if not isinstance(raw, str):
@@ -120,7 +180,18 @@ def _convert(name: str, raw: Any, kind: type[Any]) -> Any:
         raise SettingsError(f"{name}: expected {kind.__name__}, got {raw!r}") from err
 
 
-_FIELD_TYPES: dict[str, type[Any]] = {"str": str, "int": int, "Path": Path}
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(text)
+
+
+_FIELD_TYPES: dict[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
 
 
 def _field_types() -> dict[str, type[Any]]:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from havencore_backend.runtime import BackendRuntime
 
-from . import chat, embeddings, system
+from . import audio, chat, embeddings, system
 from .auth import APIKeyMiddleware
 from .errors import install_error_handlers
 
@@ -17,6 +17,7 @@ def create_app(runtime: BackendRuntime) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(audio.router)
     app.include_router(chat.router)
     app.include_router(embeddings.router)
     if runtime.settings.api_key:

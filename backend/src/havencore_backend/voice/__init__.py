@@ -1,0 +1,1 @@
+"""The voice half of the backend: speech services over the engines, and their Wyoming servers."""
