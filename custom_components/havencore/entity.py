@@ -131,7 +131,7 @@ class HavenCoreEntity(Entity):
     """An entity of one subentry, unavailable while the backend is unreachable."""
 
     _attr_has_entity_name = True
-    _attr_name = None
+    _attr_name: str | None = None
 
     def __init__(self, entry: HavenCoreConfigEntry, subentry: ConfigSubentry) -> None:
         self.entry = entry

@@ -7,9 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.backend_process import REPO_ROOT, RunningBackend, free_port, http_get, stop_process
+from tests.backend_process import MODELS_DIR, REPO_ROOT, RunningBackend, free_port, http_get, stop_process
 
-MODELS_DIR = Path(os.environ.get("HAVENCORE_MODELS", Path.home() / ".cache" / "havencore" / "models"))
 CHAT_MODEL_ID = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 CHAT_GGUF = MODELS_DIR / CHAT_MODEL_ID / "model.gguf"
 EMBEDDINGS_MODEL_ID = "all-minilm-l6-v2-int8"

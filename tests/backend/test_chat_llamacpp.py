@@ -14,7 +14,7 @@ import pytest
 from openai.types.chat import ChatCompletionFunctionToolParam
 
 from tests.backend.conftest import API_KEY
-from tests.backend.language_models import CHAT_MODEL_ID, EMBEDDINGS_MODEL_ID, MODELS_DIR, OFFLINE, wait_for_component
+from tests.backend.language_models import CHAT_MODEL_ID, EMBEDDINGS_MODEL_ID, OFFLINE, wait_for_component
 from tests.backend_process import RunningBackend, http_get, start_backend
 
 TURN_ON: ChatCompletionFunctionToolParam = {
@@ -33,12 +33,12 @@ TURN_ON: ChatCompletionFunctionToolParam = {
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
-    """A backend on the packaged models, found through HAVENCORE_MODELS (no model setting given)."""
+    """A backend on the packaged models, found in the models folder (no model setting given)."""
     running = start_backend(
         tmp_path_factory.mktemp("chat"),
         api_key=API_KEY,
         extra_args=("--llm-context-length", "2048"),
-        env={"HAVENCORE_MODELS": str(MODELS_DIR), **OFFLINE},
+        env=OFFLINE,
     )
     wait_for_component(running, "llm", "ok")
     wait_for_component(running, "embeddings", "ok")

@@ -86,7 +86,10 @@ async def test_model_hears_the_user_and_the_satellites_area(
         hass, "What can you do?", None, Context(user_id=hass_admin_user.id), agent_id=AGENT, device_id=satellite.id
     )
 
-    system_prompt = hass.data[DATA_CHAT_LOGS][result.conversation_id].content[0].content
+    assert result.conversation_id is not None
+    system = hass.data[DATA_CHAT_LOGS][result.conversation_id].content[0]
+    assert isinstance(system, conversation.SystemContent)
+    system_prompt = system.content
     assert hass_admin_user.name is not None
     assert f"You are talking to {hass_admin_user.name}" in system_prompt
     assert "You are in area Kitchen" in system_prompt

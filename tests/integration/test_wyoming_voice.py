@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 
-import numpy as np
 from homeassistant.components import stt, tts
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
@@ -16,32 +15,9 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.backend_process import RunningBackend
+from tests.integration.audio import STT_METADATA, as_16_khz_pcm, stream_pcm
 from tests.transcripts import words
 from tests.wav import pcm_to_wav
-
-STT_METADATA = stt.SpeechMetadata(
-    language="en",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
-
-
-def _as_16_khz_pcm(wav_bytes: bytes) -> bytes:
-    """HA's Wyoming STT sends 16 kHz 16-bit mono, as its pipeline would have converted it."""
-    with wave.open(io.BytesIO(wav_bytes)) as reader:
-        rate = reader.getframerate()
-        samples = np.frombuffer(reader.readframes(reader.getnframes()), "<i2").astype(np.float32)
-    positions = np.arange(round(samples.size * 16000 / rate)) * (rate / 16000)
-    resampled = np.interp(positions, np.arange(samples.size), samples)
-    return bytes(np.concatenate([np.zeros(4000), resampled]).astype("<i2").tobytes())
-
-
-async def _stream(data: bytes) -> AsyncIterator[bytes]:
-    for offset in range(0, len(data), 3200):
-        yield data[offset : offset + 3200]
 
 
 async def _wyoming_entities(hass: HomeAssistant, backend: RunningBackend) -> tuple[tts.TextToSpeechEntity, str]:
@@ -74,7 +50,7 @@ async def test_home_assistant_discovers_transcribes_and_speaks(
     extension, wav_bytes = await tts_entity.async_get_tts_audio("The garage door is open.", "en-US", {})
     assert extension == "wav"
     assert wav_bytes
-    result = await stt_entity.async_process_audio_stream(STT_METADATA, _stream(_as_16_khz_pcm(wav_bytes)))
+    result = await stt_entity.async_process_audio_stream(STT_METADATA, stream_pcm(as_16_khz_pcm(wav_bytes)))
     assert result.result is stt.SpeechResultState.SUCCESS
     assert words(result.text) == ["the", "garage", "door", "is", "open"]
 
@@ -95,5 +71,5 @@ async def test_home_assistant_streams_text_into_speech(hass_with_core: HomeAssis
         rate = reader.getframerate()
     stt_entity = stt.async_get_speech_to_text_entity(hass_with_core, stt_id)
     assert stt_entity is not None
-    result = await stt_entity.async_process_audio_stream(STT_METADATA, _stream(_as_16_khz_pcm(pcm_to_wav(pcm, rate))))
+    result = await stt_entity.async_process_audio_stream(STT_METADATA, stream_pcm(as_16_khz_pcm(pcm_to_wav(pcm, rate))))
     assert words(result.text) == ["good", "morning", "the", "coffee", "is", "ready", "have", "a", "nice", "day"]

@@ -85,7 +85,7 @@ class Settings:
         default="",
         metadata={
             "help": "llamacpp: GGUF path or Hugging Face repo id; vllm: model id or path; upstream: model name; "
-            "empty: the packaged test model under $HAVENCORE_MODELS"
+            "empty: the packaged test model in the models folder"
         },
     )
     llm_model_file: str = field(default="", metadata={"help": "llamacpp: GGUF file name in the Hugging Face repo"})
@@ -111,7 +111,7 @@ class Settings:
         default="",
         metadata={
             "help": "onnx: folder with model.onnx and tokenizer.json; sentence-transformers: model id or path; "
-            "empty: the packaged MiniLM under $HAVENCORE_MODELS"
+            "empty: the packaged MiniLM in the models folder"
         },
     )
 
