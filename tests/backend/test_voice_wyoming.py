@@ -138,3 +138,35 @@ async def test_a_client_leaving_mid_stream_does_not_disturb_others(voice_backend
     result = await transcribe(voice_backend.stt_port, audio, rate)
     assert isinstance(result, Transcript)
     assert words(result.text) == ["the", "garage", "door", "is", "open"]
+
+
+async def _synthesize_with_data(port: int, extra: dict[str, object]) -> tuple[bytes, int] | Error:
+    """Audio for a plain synthesize carrying HavenCore's extra keys, or the error event it got."""
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        event = Synthesize(text="The kitchen light is on.").event()
+        event.data.update(extra)
+        await client.write_event(event)
+        first = await read_event(client)
+        if Error.is_type(first.type):
+            return Error.from_event(first)
+        assert AudioStart.is_type(first.type)
+        pcm = bytearray()
+        while not AudioStop.is_type((next_event := await read_event(client)).type):
+            pcm += AudioChunk.from_event(next_event).audio
+        return bytes(pcm), AudioStart.from_event(first).rate
+
+
+async def test_speed_extension_changes_the_speaking_rate(voice_backend: RunningBackend) -> None:
+    normal = await _synthesize_with_data(voice_backend.tts_port, {})
+    fast = await _synthesize_with_data(voice_backend.tts_port, {"speed": 1.5})
+    assert not isinstance(normal, Error)
+    assert not isinstance(fast, Error)
+    # One and a half times the rate takes clearly less time, and is still speech.
+    assert len(fast[0]) < 0.8 * len(normal[0])
+    heard = await transcribe(voice_backend.stt_port, *fast)
+    assert isinstance(heard, Transcript)
+    assert "kitchen" in words(heard.text)
+
+    bad = await _synthesize_with_data(voice_backend.tts_port, {"speed": "fast"})
+    assert isinstance(bad, Error)
+    assert bad.code == "tts-speed"

@@ -24,6 +24,10 @@ from .wyoming_stt import HAVENCORE
 
 _LOGGER = logging.getLogger(__name__)
 SAMPLES_PER_CHUNK = 1024  # as the reference Wyoming servers send them
+# HavenCore's extension to synthesize / synthesize-start: a speaking-rate multiplier (1.0: the configured rate), sent
+# by HavenCore's Home Assistant integration; other clients leave it out and other servers ignore it.
+SPEED_KEY = "speed"
+SPEED_RANGE = (0.25, 4.0)
 _ENGINE_ATTRIBUTION = {
     "piper": Attribution(name="Piper", url="https://github.com/OHF-Voice/piper1-gpl"),
     "kokoro": Attribution(name="Kokoro-82M (kokoro-onnx)", url="https://github.com/thewh1teagle/kokoro-onnx"),
@@ -77,11 +81,12 @@ class TextToSpeechHandler(AsyncEventHandler):
             await self.write_event((await tts_info(self._service)).event())
         elif Synthesize.is_type(event.type):
             # Streaming clients repeat the whole text in a plain synthesize for older servers: skip it then.
-            if self._sentences is None:
+            if self._sentences is None and (speed := await self._speed(event)) is not None:
                 synthesize = Synthesize.from_event(event)
-                await self._synthesize(synthesize.text, synthesize.voice)
+                await self._synthesize(synthesize.text, synthesize.voice, speed)
         elif SynthesizeStart.is_type(event.type):
-            await self._start_stream(SynthesizeStart.from_event(event).voice)
+            if (speed := await self._speed(event)) is not None:
+                await self._start_stream(SynthesizeStart.from_event(event).voice, speed)
         elif SynthesizeChunk.is_type(event.type):
             await self._stream_chunk(SynthesizeChunk.from_event(event).text)
         elif SynthesizeStop.is_type(event.type):
@@ -95,6 +100,15 @@ class TextToSpeechHandler(AsyncEventHandler):
 
     async def _error(self, message: str, code: str) -> None:
         await self.write_event(Error(text=message, code=code).event())
+
+    async def _speed(self, event: Event) -> float | None:
+        """The speaking rate the event asks for, or ``None`` after reporting a bad one."""
+        factor = (event.data or {}).get(SPEED_KEY, 1.0)
+        low, high = SPEED_RANGE
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not low <= factor <= high:
+            await self._error(f"speed must be a number from {low} to {high}, got {factor!r}", "tts-speed")
+            return None
+        return float(factor) * self._service.speed
 
     async def _voice(self, voice: SynthesizeVoice | None) -> str | None:
         """The voice to speak with, or ``None`` after reporting why there is none."""
@@ -120,7 +134,7 @@ class TextToSpeechHandler(AsyncEventHandler):
             await self._error(f"synthesis failed: {err}", "tts-failed")
         await self.write_event(AudioStop().event())
 
-    async def _synthesize(self, text: str, voice_request: SynthesizeVoice | None) -> None:
+    async def _synthesize(self, text: str, voice_request: SynthesizeVoice | None, speed: float) -> None:
         try:
             self._service.check_length(len(text))
         except TextTooLongError as err:
@@ -128,15 +142,15 @@ class TextToSpeechHandler(AsyncEventHandler):
             return
         voice = await self._voice(voice_request)
         if voice is not None:
-            await self._speak(self._service.stream_text(text, voice))
+            await self._speak(self._service.stream_text(text, voice, speed))
 
-    async def _start_stream(self, voice_request: SynthesizeVoice | None) -> None:
+    async def _start_stream(self, voice_request: SynthesizeVoice | None, speed: float) -> None:
         self._sentences = SentenceBuffer()
         self._streamed_chars = 0
         self._queue = asyncio.Queue()
         voice = await self._voice(voice_request)
         if voice is not None:
-            self._speaker = asyncio.create_task(self._speak(self._service.stream(_drain(self._queue), voice)))
+            self._speaker = asyncio.create_task(self._speak(self._service.stream(_drain(self._queue), voice, speed)))
 
     async def _stream_chunk(self, text: str) -> None:
         if self._sentences is None:
