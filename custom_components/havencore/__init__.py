@@ -9,9 +9,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .api import HavenCoreAuthError, HavenCoreClient, HavenCoreConnectionError, HavenCoreError
+from .api import HavenCoreAuthError, HavenCoreClient, HavenCoreConnectionError
 from .availability import BackendAvailability
-from .const import CAPABILITY_STT, CAPABILITY_TTS, DOMAIN, LOGGER
+from .const import CAPABILITY_STT, CAPABILITY_TTS, DOMAIN
 from .runtime import HavenCoreConfigEntry, HavenCoreRuntimeData
 from .services import async_register_services
 from .wyoming_client import async_describe
@@ -45,19 +45,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) ->
             translation_key="cannot_connect",
             translation_placeholders={"url": client.base_url},
         ) from err
-    try:
-        models = await client.async_list_models()
-    except HavenCoreError as err:
-        LOGGER.debug("The backend at %s lists no chat models: %s", client.base_url, err)
-        models = []
-
     availability = BackendAvailability(hass, client)
     entry.async_on_unload(availability.async_shutdown)
     entry.runtime_data = HavenCoreRuntimeData(
         client=client,
         info=info,
         availability=availability,
-        default_model=models[0] if models else "",
+        default_model=info.chat_model or "",
         stt_info=stt_info,
         tts_info=tts_info,
     )

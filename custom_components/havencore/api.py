@@ -44,6 +44,9 @@ class BackendInfo:
     wyoming_stt_port: int
     wyoming_tts_port: int
     capabilities: frozenset[str]
+    # Ids in /v1/models: the chat model (the agents' default) and the embeddings model (never a chat choice).
+    chat_model: str | None
+    embeddings_model: str | None
 
     @classmethod
     def from_json(cls, data: Any) -> BackendInfo:
@@ -56,6 +59,8 @@ class BackendInfo:
                 wyoming_stt_port=int(wyoming["stt_port"]),
                 wyoming_tts_port=int(wyoming["tts_port"]),
                 capabilities=frozenset(str(item) for item in data["capabilities"]),
+                chat_model=data.get("chat_model"),
+                embeddings_model=data.get("embeddings_model"),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise HavenCoreConnectionError(f"Unexpected answer from the backend: {err!r}") from err

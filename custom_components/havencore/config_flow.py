@@ -263,6 +263,7 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 models = await entry.runtime_data.client.async_list_models()
             except HavenCoreError:
                 return self.async_abort(reason="cannot_connect")
+            models = [model for model in models if model != entry.runtime_data.info.embeddings_model]
             schema.update(self._llm_schema(kind, current, models))
         elif kind == SUBENTRY_STT:
             schema.update(self._stt_schema(entry, current))

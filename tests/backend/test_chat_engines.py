@@ -16,7 +16,14 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from havencore_backend.llm.vllm import vllm_command
 from havencore_backend.settings import Settings
-from tests.backend.language_models import CHAT_GGUF, OFFLINE, VLLM_STAND_IN, LlamaServer, wait_for_component
+from tests.backend.language_models import (
+    CHAT_GGUF,
+    EMBEDDINGS_MODEL_ID,
+    OFFLINE,
+    VLLM_STAND_IN,
+    LlamaServer,
+    wait_for_component,
+)
 from tests.backend_process import free_port, http_get, start_backend
 
 QUESTION: list[ChatCompletionMessageParam] = [
@@ -62,7 +69,10 @@ def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: Llama
     try:
         wait_for_component(backend, "llm", "ok")
         client = _client(backend.url)
-        assert [model.id for model in client.models.list()] == [llama_server.alias]
+        # The upstream's chat model, beside the packaged embeddings model the backend serves itself.
+        assert [model.id for model in client.models.list()] == [llama_server.alias, EMBEDDINGS_MODEL_ID]
+        info = http_get(f"{backend.url}/v1/havencore/info")[1]
+        assert (info["chat_model"], info["embeddings_model"]) == (llama_server.alias, EMBEDDINGS_MODEL_ID)
         stream = client.chat.completions.create(
             model=llama_server.alias,
             messages=QUESTION,

@@ -10,7 +10,13 @@ from homeassistant.helpers import llm
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.havencore.const import DOMAIN, SUBENTRY_AI_TASK, SUBENTRY_CONVERSATION
+from custom_components.havencore.const import (
+    DOMAIN,
+    SUBENTRY_AI_TASK,
+    SUBENTRY_CONVERSATION,
+    SUBENTRY_STT,
+    SUBENTRY_TTS,
+)
 from tests.backend_process import RunningBackend, http_get
 from tests.integration.conftest import API_KEY
 
@@ -134,7 +140,7 @@ def _discovery(backend: RunningBackend, api_key: str = API_KEY) -> HassioService
     )
 
 
-async def test_new_entry_starts_with_an_agent_and_an_ai_task(
+async def test_new_entry_starts_with_an_agent_an_ai_task_and_speech(
     hass_with_core: HomeAssistant, backend: RunningBackend
 ) -> None:
     hass = hass_with_core
@@ -144,8 +150,8 @@ async def test_new_entry_starts_with_an_agent_and_an_ai_task(
 
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     kinds = sorted(sub.subentry_type for sub in entry.subentries.values())
-    # The skeleton backend has no speech servers, so no speech subentries.
-    assert kinds == sorted([SUBENTRY_CONVERSATION, SUBENTRY_AI_TASK])
+    # The backend has speech servers, so the entry gets speech-to-text and text-to-speech too.
+    assert kinds == sorted([SUBENTRY_CONVERSATION, SUBENTRY_AI_TASK, SUBENTRY_STT, SUBENTRY_TTS])
     agent = next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_CONVERSATION)
     assert agent.data[CONF_LLM_HASS_API] == [llm.LLM_API_ASSIST]
     assert hass.states.get("conversation.havencore_conversation") is not None

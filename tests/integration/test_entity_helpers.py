@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
+from homeassistant.setup import async_setup_component
 
-from custom_components.havencore.api import parse_sse_line
+from custom_components.havencore.api import (
+    BackendInfo,
+    HavenCoreConnectionError,
+    HavenCoreResponseError,
+    parse_sse_line,
+)
+from custom_components.havencore.const import DOMAIN
 from custom_components.havencore.entity import (
     UNPARSABLE_ARGUMENTS_KEY,
     convert_content,
@@ -16,6 +25,9 @@ from custom_components.havencore.entity import (
     transform_stream,
     trim_history,
 )
+from custom_components.havencore.reply import async_humanize_reply
+from custom_components.havencore.wyoming_client import async_describe
+from tests.backend_process import free_port
 
 
 async def _chunks(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -95,3 +107,66 @@ def test_sse_lines() -> None:
     assert parse_sse_line(b"data: [DONE]\n") is None
     assert parse_sse_line(b": keep-alive\n") is None
     assert parse_sse_line(b"\n") is None
+
+
+def test_unreadable_and_error_stream_lines_raise() -> None:
+    with pytest.raises(HavenCoreConnectionError):
+        parse_sse_line(b"data: {not json\n")
+    with pytest.raises(HavenCoreConnectionError):
+        parse_sse_line(b"data: [1, 2]\n")
+    with pytest.raises(HavenCoreResponseError, match="context length exceeded"):
+        parse_sse_line(b'data: {"error": {"message": "context length exceeded"}}\n')
+
+
+def test_info_without_the_expected_fields_is_not_a_havencore_backend() -> None:
+    with pytest.raises(HavenCoreConnectionError):
+        BackendInfo.from_json({"status": "ok"})
+
+
+async def test_describe_of_a_closed_port_is_a_connection_error(socket_enabled: None) -> None:
+    with pytest.raises(HavenCoreConnectionError):
+        await async_describe("127.0.0.1", free_port())
+
+
+def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], reply: str) -> conversation.ChatLog:
+    chat_log = conversation.ChatLog(hass, "test")
+    chat_log.content.append(conversation.UserContent(content="turn on the kitchen light"))
+    for index, result in enumerate(results):
+        chat_log.content.append(
+            conversation.ToolResultContent(
+                agent_id="a", tool_call_id=str(index), tool_name="HassTurnOn", tool_result=result
+            )
+        )
+    chat_log.content.append(conversation.AssistantContent(agent_id="a", content=reply))
+    return chat_log
+
+
+@pytest.mark.parametrize(
+    ("results", "reply", "spoken"),
+    [
+        (
+            [{"response_type": "action_done", "data": {"success": [{"name": "Kitchen light", "type": "entity"}]}}],
+            '{"response_type": "action_done"}',
+            "Done: Kitchen light.",
+        ),
+        (
+            [{"error": "MatchFailedError", "error_text": "no floor"}],
+            '{"name": "HassTurnOn"}',
+            "Sorry, that did not work.",
+        ),
+        ([], "[1, 2]", "Sorry, I could not put that into words."),
+        ([], "The kitchen light is on.", "The kitchen light is on."),
+        ([], "{not json at all", "{not json at all"),
+    ],
+)
+async def test_raw_json_replies_become_what_the_tools_did(
+    hass: HomeAssistant, results: list[dict[str, Any]], reply: str, spoken: str
+) -> None:
+    await async_setup_component(hass, DOMAIN, {})
+    chat_log = _chat_log_after_tools(hass, results, reply)
+
+    await async_humanize_reply(hass, chat_log, "en")
+
+    last = chat_log.content[-1]
+    assert isinstance(last, conversation.AssistantContent)
+    assert last.content == spoken

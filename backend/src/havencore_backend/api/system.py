@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from havencore_backend.components import ComponentRegistry, ComponentState
 from havencore_backend.runtime import BackendRuntime
@@ -44,6 +44,8 @@ class InfoResponse(BaseModel):
     instance_id: str
     wyoming: WyomingPorts
     capabilities: list[str]
+    chat_model: str | None = Field(description="id of the chat model in /v1/models; null when none is configured")
+    embeddings_model: str | None = Field(description="id of the embeddings model in /v1/models, or null")
 
 
 def _runtime(request: Request) -> BackendRuntime:
@@ -84,4 +86,6 @@ async def info(request: Request) -> InfoResponse:
             host=settings.wyoming_host, stt_port=settings.wyoming_stt_port, tts_port=settings.wyoming_tts_port
         ),
         capabilities=sorted(runtime.capabilities),
+        chat_model=runtime.chat.engine.model_id if runtime.chat else None,
+        embeddings_model=runtime.embeddings.model_id if runtime.embeddings else None,
     )
