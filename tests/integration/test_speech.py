@@ -6,18 +6,20 @@ import io
 import subprocess
 import wave
 from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import pytest
 from homeassistant.components import assist_pipeline, stt, tts
 from homeassistant.components.assist_pipeline.pipeline import async_create_default_pipeline, async_update_pipeline
 from homeassistant.components.tts.entity import TTSAudioRequest
 from homeassistant.components.tts.helper import get_engine_instance
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_URL, STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 
 from custom_components.havencore.const import DOMAIN
-from tests.backend_process import RunningBackend
+from tests.backend_process import RunningBackend, start_backend
 from tests.integration.audio import STT_METADATA, as_16_khz_pcm, stream_pcm
 from tests.integration.conftest import API_KEY
 from tests.integration.home import async_set_up_home
@@ -151,3 +153,31 @@ def speech_wav() -> bytes:
     return subprocess.run(
         ["espeak-ng", "--stdout", "Turn on the kitchen light."], check=True, capture_output=True
     ).stdout
+
+
+async def test_unknown_voice_is_a_translated_error(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    await _set_up(hass_with_core, backend)
+    tts_entity = _tts(hass_with_core)
+
+    with pytest.raises(HomeAssistantError, match="could not speak this text"):
+        await tts_entity.async_get_tts_audio("Hello.", tts_entity.default_language, {"voice": "no-such-voice"})
+
+
+async def test_speech_entities_when_the_backend_is_gone(
+    hass_with_core: HomeAssistant, tmp_path: Path, socket_enabled: None
+) -> None:
+    hass = hass_with_core
+    own = start_backend(tmp_path / "data", api_key=API_KEY, wait_until_loaded=True)
+    try:
+        await _set_up(hass, own)
+    finally:
+        own.stop()
+
+    result = await _stt(hass).async_process_audio_stream(STT_METADATA, stream_pcm(b"\0" * 3200))
+    assert result.result is stt.SpeechResultState.ERROR
+    tts_entity = _tts(hass)
+    assert await tts_entity.async_get_tts_audio("Hello.", tts_entity.default_language, {}) == (None, None)
+    await hass.async_block_till_done()
+    state = hass.states.get(TTS_ENTITY)
+    assert state is not None
+    assert state.state == STATE_UNAVAILABLE
