@@ -46,17 +46,6 @@ def http_get(url: str, api_key: str = "") -> tuple[int, Any]:
         return err.code, json.loads(err.read())
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminates a child process, killing it if it does not stop within 10 s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclass
 class RunningBackend:
     """A backend subprocess and how to reach it."""

@@ -9,12 +9,14 @@ from . import __version__
 from .components import ComponentRegistry, data_dir_probe
 from .instance import load_or_create_instance_id
 from .language_models import install_language_models
+from .memory.stores import install_memory
 from .services import BackgroundService
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .embeddings.engine import EmbeddingsModel
     from .llm.chat import ChatService
+    from .memory.stores import MemoryStores
 
 
 @dataclass(slots=True)
@@ -29,6 +31,7 @@ class BackendRuntime:
     services: list[BackgroundService] = field(default_factory=list)
     chat: ChatService | None = None  # None when no chat model is configured
     embeddings: EmbeddingsModel | None = None
+    memory: MemoryStores | None = None  # set by install_memory
 
     @classmethod
     def create(cls, settings: Settings) -> BackendRuntime:
@@ -37,4 +40,5 @@ class BackendRuntime:
         runtime = cls(settings=settings, instance_id=load_or_create_instance_id(settings.data_dir))
         runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
         install_language_models(runtime)
+        install_memory(runtime)
         return runtime
