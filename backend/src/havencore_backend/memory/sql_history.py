@@ -28,14 +28,16 @@ class SQLHistoryStore:
         self.database = database
 
     async def append_turn(self, turn: NewTurn) -> Turn:
-        """Upserts the conversation (locking its row, which numbers turns without gaps) and inserts the turn."""
+        """Upserts the conversation (locking its row, which numbers turns without gaps) and inserts the turn.
+
+        The conversation keeps the device, agent and language of its first turn; each turn keeps its own.
+        """
         now = time.time()
         async with self.database.transaction() as tx:
             owner = await tx.fetch(
                 "INSERT INTO conversations (id, user_id, device_id, agent, language, created_at, updated_at,"
                 " turn_count) VALUES ($1, $2, $3, $4, $5, $6, $6, 1) ON CONFLICT (id) DO UPDATE SET"
-                " updated_at = excluded.updated_at, device_id = excluded.device_id, agent = excluded.agent,"
-                " language = excluded.language, turn_count = conversations.turn_count + 1"
+                " updated_at = excluded.updated_at, turn_count = conversations.turn_count + 1"
                 " RETURNING user_id, turn_count",
                 turn.conversation_id,
                 turn.user_id,
