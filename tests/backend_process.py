@@ -73,17 +73,6 @@ class RunningBackend:
         """Stops the backend, politely first."""
         stop_process(self.process)
 
-    def wait_for_components(self, *names: str, timeout: float = 60.0) -> None:
-        """Waits until ``/health`` shows each named component ``ok``; raises with the log if one does not."""
-        deadline = time.monotonic() + timeout
-        states: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            states = http_get(f"{self.url}/health")[1]["components"]
-            if all(states.get(name, {}).get("status") == "ok" for name in names):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"components {names} not ok within {timeout} s: {states}\n{self.log()}")
-
 
 def start_backend(
     data_dir: Path,

@@ -8,18 +8,16 @@ from typing import Any
 import pytest
 
 from tests.backend.conftest import API_KEY
-from tests.backend_process import RunningBackend, http_json, start_backend
+from tests.backend.memory_backend import start_memory_backend
+from tests.backend_process import RunningBackend, http_json
 
 
 @pytest.fixture(scope="module")
 def memory_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
     """A backend with the default embedded stores (SQLite, Qdrant local mode), ready to serve them."""
-    running = start_backend(tmp_path_factory.mktemp("memory"), api_key=API_KEY, env={"HF_HUB_OFFLINE": "1"})
-    try:
-        running.wait_for_components("history", "memory", "embeddings")
-        yield running
-    finally:
-        running.stop()
+    running = start_memory_backend(tmp_path_factory.mktemp("memory"), api_key=API_KEY)
+    yield running
+    running.stop()
 
 
 def _call(backend: RunningBackend, method: str, path: str, body: Any = None) -> tuple[int, Any]:

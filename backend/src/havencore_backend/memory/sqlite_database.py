@@ -41,9 +41,13 @@ class SQLiteDatabase:
     async def open(cls, path: Path) -> SQLiteDatabase:
         """Opens (creating) the database file; committed transactions survive a killed process."""
         connection = await aiosqlite.connect(path, isolation_level=None)
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, not power loss
-        await connection.execute("PRAGMA foreign_keys=ON")
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, not power loss
+            await connection.execute("PRAGMA foreign_keys=ON")
+        except BaseException:  # cancelled at start-up too: its worker thread would keep the process from exiting
+            await connection.close()
+            raise
         return cls(connection, path)
 
     @asynccontextmanager
