@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,3 +171,85 @@ def test_endpoints_are_in_the_openapi_schema(memory_backend: RunningBackend) -> 
     assert {"get", "patch", "delete"} <= set(paths["/v1/havencore/memories/{memory_id}"])
     assert "post" in paths["/v1/havencore/memories/search"]
     assert "delete" in paths["/v1/havencore/users/{user_id}"]
+    assert {"get", "post"} <= set(paths["/v1/havencore/documents"])
+    assert "post" in paths["/v1/havencore/documents/search"]
+    assert "delete" in paths["/v1/havencore/documents/{document_id}"]
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with ``lines`` of Helvetica text, xref offsets and all."""
+    text = " ".join(f"({line}) Tj 0 -16 Td" for line in lines)
+    stream = f"BT /F1 12 Tf 72 720 Td {text} ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def test_documents_are_ingested_searched_and_deleted(memory_backend: RunningBackend) -> None:
+    manual = (
+        "# Boiler\n\nIf the boiler pressure drops below one bar, open the filling loop until the gauge shows 1.5 bar."
+        "\n\n# Garden\n\nThe sprinklers run at six in the morning from May to September."
+    )
+    boiler = _ok(
+        memory_backend, "POST", "/documents", {"title": "House manual", "media_type": "text/markdown", "text": manual}
+    )
+    assert (boiler["object"], boiler["chunks"]) == ("document", 2)
+    recipe = _ok(
+        memory_backend, "POST", "/documents", {"title": "Recipes", "text": "Pancakes need flour, eggs and milk."}
+    )
+    router_pdf = _pdf(["To reset the wifi router, hold the reset button", "for ten seconds until the light blinks."])
+    router = _ok(
+        memory_backend,
+        "POST",
+        "/documents",
+        {"title": "Router", "media_type": "application/pdf", "content_base64": base64.b64encode(router_pdf).decode()},
+    )
+    assert router["chunks"] == 1
+    listed = _ok(memory_backend, "GET", "/documents")["data"]
+    assert [d["id"] for d in listed] == [boiler["id"], recipe["id"], router["id"]]
+
+    for query, document, needle in (
+        ("how do I reset the wifi router", router["id"], "reset button"),
+        ("the boiler pressure is too low", boiler["id"], "filling loop"),
+        ("when do the sprinklers water the lawn", boiler["id"], "sprinklers"),
+        ("what do I need to make pancakes", recipe["id"], "flour"),
+    ):
+        passages = _ok(memory_backend, "POST", "/documents/search", {"query": query, "limit": 3})["data"]
+        assert passages[0]["document_id"] == document, (query, passages)
+        assert needle in passages[0]["text"]
+
+    assert _ok(memory_backend, "DELETE", f"/documents/{boiler['id']}")["deleted"] is True
+    assert _call(memory_backend, "DELETE", f"/documents/{boiler['id']}")[0] == 404
+    assert [d["id"] for d in _ok(memory_backend, "GET", "/documents")["data"]] == [recipe["id"], router["id"]]
+    passages = _ok(memory_backend, "POST", "/documents/search", {"query": "boiler pressure", "limit": 10})["data"]
+    assert boiler["id"] not in {p["document_id"] for p in passages}
+
+
+def test_unreadable_documents_are_refused(memory_backend: RunningBackend) -> None:
+    encoded = base64.b64encode(b"%PDF-1.4 this is not really a pdf").decode()
+    for body, param in (
+        ({"title": "t", "text": "x", "content_base64": "eA=="}, "text"),
+        ({"title": "t", "media_type": "application/pdf", "text": "x"}, "content_base64"),
+        ({"title": "t", "content_base64": "not base64!"}, "content_base64"),
+        ({"title": "t", "media_type": "application/pdf", "content_base64": encoded}, "content_base64"),
+        ({"title": "t", "text": "  \n\n  "}, "text"),
+        ({"title": "t", "media_type": "image/png", "text": "x"}, "media_type"),
+    ):
+        status, answer = _call(memory_backend, "POST", "/documents", body)
+        assert status == 400, (body, answer)
+        assert answer["error"]["param"] == param, answer

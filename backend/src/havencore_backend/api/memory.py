@@ -15,6 +15,7 @@ from havencore_backend.memory.semantic import Memory, QdrantMemoryStore
 from havencore_backend.memory.sql_history import SQLHistoryStore
 from havencore_backend.runtime import BackendRuntime
 
+from . import documents
 from .errors import APIError
 
 router = APIRouter(prefix="/v1/havencore", tags=["memory"])
@@ -215,3 +216,6 @@ async def delete_memory(memory_id: uuid.UUID, request: Request) -> dict[str, Any
     if not await _memories(request).delete(str(memory_id)):
         raise _not_found("memory", "memory_id")
     return {"object": "memory.deleted", "id": str(memory_id), "deleted": True}
+
+
+router.include_router(documents.router)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qdrant_client import QdrantClient, models
+from qdrant_client import models
 
 from havencore_backend.embeddings.engine import Vectors
+
+from .qdrant import SharedQdrant
 
 COLLECTION = "memories"
 
@@ -64,32 +65,20 @@ def _filter(
 
 
 class QdrantMemoryStore:
-    """Memories as Qdrant points (cosine) with their user, kind, text and times as payload.
+    """Memories as Qdrant points (cosine) with their user, kind, text and times as payload."""
 
-    The blocking client runs in a worker thread under a lock: local mode is not thread-safe.
-    """
-
-    def __init__(self, client: QdrantClient, embed: Embed) -> None:
-        self._client = client
+    def __init__(self, qdrant: SharedQdrant, embed: Embed) -> None:
+        self._qdrant = qdrant
+        self._client = qdrant.client
+        self._call = qdrant.call
         self._embed = embed
-        self._lock = asyncio.Lock()
-
-    async def _call[T](self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(function, *args, **kwargs)
 
     async def _vector(self, text: str) -> list[float]:
         vectors = await self._embed([text])
         return [float(value) for value in vectors[0]]
 
-    def _ensure_collection(self, size: int) -> None:
-        if not self._client.collection_exists(COLLECTION):
-            self._client.create_collection(
-                COLLECTION, vectors_config=models.VectorParams(size=size, distance=models.Distance.COSINE)
-            )
-
     def _upsert(self, memory: Memory, vector: list[float]) -> None:
-        self._ensure_collection(len(vector))
+        self._qdrant.ensure(COLLECTION, len(vector))
         payload = {
             "user_id": memory.user_id,
             "kind": memory.kind,
@@ -107,7 +96,7 @@ class QdrantMemoryStore:
         return memory
 
     def _search(self, vector: list[float], query_filter: models.Filter, limit: int) -> list[MemoryMatch]:
-        if not self._client.collection_exists(COLLECTION):
+        if not self._qdrant.has(COLLECTION):
             return []
         points = self._client.query_points(
             COLLECTION, query=vector, query_filter=query_filter, limit=limit, with_payload=True
@@ -128,7 +117,7 @@ class QdrantMemoryStore:
         return await self._call(self._search, vector, _filter(user_id, kind, since, until), limit)
 
     def _scroll(self, scroll_filter: models.Filter, limit: int, offset: str | None) -> tuple[list[Memory], str | None]:
-        if not self._client.collection_exists(COLLECTION):
+        if not self._qdrant.has(COLLECTION):
             return [], None
         points, next_offset = self._client.scroll(
             COLLECTION, scroll_filter=scroll_filter, limit=limit, offset=offset, with_payload=True
@@ -144,7 +133,7 @@ class QdrantMemoryStore:
         return await self._call(self._scroll, _filter(user_id, kind), limit, offset)
 
     def _retrieve(self, memory_id: str) -> Memory | None:
-        if not self._client.collection_exists(COLLECTION):
+        if not self._qdrant.has(COLLECTION):
             return None
         points = self._client.retrieve(COLLECTION, [memory_id], with_payload=True)
         return _memory(points[0].id, points[0].payload) if points else None
@@ -165,7 +154,7 @@ class QdrantMemoryStore:
         return updated
 
     def _delete(self, selector: models.PointIdsList | models.FilterSelector) -> None:
-        if self._client.collection_exists(COLLECTION):
+        if self._qdrant.has(COLLECTION):
             self._client.delete(COLLECTION, points_selector=selector, wait=True)
 
     async def delete(self, memory_id: str) -> bool:
@@ -176,7 +165,7 @@ class QdrantMemoryStore:
         return True
 
     def _count(self, count_filter: models.Filter) -> int:
-        if not self._client.collection_exists(COLLECTION):
+        if not self._qdrant.has(COLLECTION):
             return 0
         return self._client.count(COLLECTION, count_filter=count_filter, exact=True).count
 
@@ -186,7 +175,3 @@ class QdrantMemoryStore:
         count = await self._call(self._count, user_filter)
         await self._call(self._delete, models.FilterSelector(filter=user_filter))
         return count
-
-    async def close(self) -> None:
-        """Releases the store (local mode holds a file lock on it)."""
-        await self._call(self._client.close)

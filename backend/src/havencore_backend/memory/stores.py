@@ -6,13 +6,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from qdrant_client import QdrantClient
-
 from havencore_backend.components import ComponentState, ComponentStatus
 from havencore_backend.settings import Settings
 
+from .documents import QdrantDocumentStore
 from .migrations import migrate
 from .postgres_database import PostgresDatabase
+from .qdrant import SharedQdrant, open_qdrant
 from .semantic import QdrantMemoryStore
 from .sql_database import SQLDatabase
 from .sql_history import SQLHistoryStore
@@ -40,15 +40,8 @@ async def open_history_database(settings: Settings) -> SQLDatabase:
     return database
 
 
-def open_qdrant(settings: Settings) -> QdrantClient:
-    """A client of the Qdrant server, or of local mode in the data dir (blocking: local mode loads the points)."""
-    if settings.qdrant_url:
-        return QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key or None)
-    return QdrantClient(path=str(settings.data_dir / "qdrant"))
-
-
 class MemoryStores:
-    """The background service that holds the history store and the memory store while the backend runs."""
+    """The background service that holds the history, memory and document stores while the backend runs."""
 
     name = "memory-stores"
 
@@ -57,6 +50,8 @@ class MemoryStores:
         self._embeddings = embeddings
         self.history: SQLHistoryStore | None = None
         self.memories: QdrantMemoryStore | None = None
+        self.documents: QdrantDocumentStore | None = None
+        self._qdrant: SharedQdrant | None = None
         self._history_status = ComponentStatus(ComponentState.LOADING, "opening the history database")
         self._memory_status = (
             ComponentStatus(ComponentState.LOADING, "opening the memory store")
@@ -69,7 +64,7 @@ class MemoryStores:
         return self._history_status
 
     def memory_status(self) -> ComponentStatus:
-        """LOADING, then OK, ERROR or NOT_CONFIGURED (memories need the embeddings model)."""
+        """LOADING, then OK, ERROR or NOT_CONFIGURED (memories and documents need the embeddings model)."""
         return self._memory_status
 
     async def _open_history(self) -> None:
@@ -91,7 +86,9 @@ class MemoryStores:
             self._memory_status = ComponentStatus(ComponentState.ERROR, f"cannot open the memory store: {err}")
             _LOGGER.error("memory: %s", self._memory_status.detail)
             return
-        self.memories = QdrantMemoryStore(client, self._embeddings.embed)
+        self._qdrant = SharedQdrant(client)
+        self.memories = QdrantMemoryStore(self._qdrant, self._embeddings.embed)
+        self.documents = QdrantDocumentStore(self._qdrant, self._embeddings.embed)
         self._memory_status = ComponentStatus(ComponentState.OK, f"Qdrant {self._settings.qdrant_url or 'local mode'}")
 
     async def run(self) -> None:
@@ -103,8 +100,8 @@ class MemoryStores:
         finally:
             if self.history is not None:
                 await self.history.database.close()
-            if self.memories is not None:
-                await self.memories.close()
+            if self._qdrant is not None:
+                await self._qdrant.close()
 
 
 def install_memory(runtime: BackendRuntime) -> None:
@@ -114,4 +111,4 @@ def install_memory(runtime: BackendRuntime) -> None:
     runtime.services.append(stores)
     runtime.components.register("history", stores.history_status)
     runtime.components.register("memory", stores.memory_status)
-    runtime.capabilities.update({"history", "memory"} if runtime.embeddings is not None else {"history"})
+    runtime.capabilities.update({"history", "memory", "documents"} if runtime.embeddings is not None else {"history"})
