@@ -160,7 +160,7 @@ def test_memories_are_per_user_and_deleting_a_user_empties_both_stores(memory_ba
     assert len(_ok(memory_backend, "GET", "/memories?user_id=gus")["data"]) == 1
 
 
-def test_endpoints_are_in_the_openapi_schema(memory_backend: RunningBackend) -> None:
+def test_endpoints_are_in_the_openapi_schema_and_info_lists_the_capabilities(memory_backend: RunningBackend) -> None:
     status, schema = http_json("GET", f"{memory_backend.url}/openapi.json", API_KEY)
     assert status == 200
     paths = schema["paths"]
@@ -174,6 +174,8 @@ def test_endpoints_are_in_the_openapi_schema(memory_backend: RunningBackend) -> 
     assert {"get", "post"} <= set(paths["/v1/havencore/documents"])
     assert "post" in paths["/v1/havencore/documents/search"]
     assert "delete" in paths["/v1/havencore/documents/{document_id}"]
+    capabilities = http_json("GET", f"{memory_backend.url}/v1/havencore/info", API_KEY)[1]["capabilities"]
+    assert {"history", "memory", "documents"} <= set(capabilities)
 
 
 def _pdf(lines: list[str]) -> bytes:

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 from havencore_backend.embeddings.engine import EmbeddingsUnavailableError
 from havencore_backend.memory.document_text import UnreadableDocumentError, document_text
 from havencore_backend.memory.documents import QdrantDocumentStore
-from havencore_backend.runtime import BackendRuntime
 
 from .errors import APIError
+from .stores import available, memory_stores, model_unavailable
 
 router = APIRouter(tags=["documents"])  # included by the memory router, under /v1/havencore
 
@@ -41,14 +41,8 @@ class DocumentSearch(BaseModel):
 
 
 def _documents(request: Request) -> QdrantDocumentStore:
-    runtime: BackendRuntime = request.app.state.runtime
-    assert runtime.memory is not None
-    if runtime.memory.documents is None:
-        detail = runtime.memory.memory_status().detail
-        raise APIError(
-            503, f"The document store is not available: {detail}", error_type="server_error", code="store_unavailable"
-        )
-    return runtime.memory.documents
+    stores = memory_stores(request)
+    return available(stores.documents, "document store", stores.memory_status)
 
 
 def _content(body: DocumentRequest) -> bytes:
@@ -78,7 +72,7 @@ async def ingest_document(body: DocumentRequest, request: Request) -> dict[str, 
             400, f"The document cannot be read: {err}.", param="content_base64", code="invalid_value"
         ) from err
     except EmbeddingsUnavailableError as err:
-        raise APIError(503, str(err), error_type="server_error", code="model_unavailable") from err
+        raise model_unavailable(err) from err
     except ValueError as err:  # no text in it
         raise APIError(400, f"The document is empty: {err}.", param="text", code="invalid_value") from err
     return {"object": "document", **dataclasses.asdict(info)}
@@ -97,7 +91,7 @@ async def search_documents(body: DocumentSearch, request: Request) -> dict[str, 
     try:
         passages = await _documents(request).search(body.query, body.limit)
     except EmbeddingsUnavailableError as err:
-        raise APIError(503, str(err), error_type="server_error", code="model_unavailable") from err
+        raise model_unavailable(err) from err
     return {"object": "list", "data": [{"object": "passage", **dataclasses.asdict(p)} for p in passages]}
 
 

@@ -13,10 +13,10 @@ from havencore_backend.embeddings.engine import EmbeddingsUnavailableError
 from havencore_backend.memory.history import ConversationOwnerError, NewTurn
 from havencore_backend.memory.semantic import Memory, QdrantMemoryStore
 from havencore_backend.memory.sql_history import SQLHistoryStore
-from havencore_backend.runtime import BackendRuntime
 
 from . import documents
 from .errors import APIError
+from .stores import available, memory_stores, model_unavailable
 
 router = APIRouter(prefix="/v1/havencore", tags=["memory"])
 
@@ -65,24 +65,14 @@ class MemorySearch(BaseModel):
     until: float | None = None
 
 
-def _unavailable(what: str, detail: str) -> APIError:
-    return APIError(503, f"The {what} is not available: {detail}", error_type="server_error", code="store_unavailable")
-
-
 def _history(request: Request) -> SQLHistoryStore:
-    runtime: BackendRuntime = request.app.state.runtime
-    assert runtime.memory is not None
-    if runtime.memory.history is None:
-        raise _unavailable("history database", runtime.memory.history_status().detail)
-    return runtime.memory.history
+    stores = memory_stores(request)
+    return available(stores.history, "history database", stores.history_status)
 
 
 def _memories(request: Request) -> QdrantMemoryStore:
-    runtime: BackendRuntime = request.app.state.runtime
-    assert runtime.memory is not None
-    if runtime.memory.memories is None:
-        raise _unavailable("memory store", runtime.memory.memory_status().detail)
-    return runtime.memory.memories
+    stores = memory_stores(request)
+    return available(stores.memories, "memory store", stores.memory_status)
 
 
 def _not_found(what: str, param: str) -> APIError:
@@ -159,7 +149,7 @@ async def add_memory(body: MemoryRequest, request: Request) -> dict[str, Any]:
     try:
         memory = await store.add(body.user_id, body.kind, body.text)
     except EmbeddingsUnavailableError as err:
-        raise APIError(503, str(err), error_type="server_error", code="model_unavailable") from err
+        raise model_unavailable(err) from err
     return _memory_body(memory)
 
 
@@ -170,7 +160,7 @@ async def search_memories(body: MemorySearch, request: Request) -> dict[str, Any
     try:
         matches = await store.search(body.user_id, body.query, body.limit, body.kind, body.since, body.until)
     except EmbeddingsUnavailableError as err:
-        raise APIError(503, str(err), error_type="server_error", code="model_unavailable") from err
+        raise model_unavailable(err) from err
     return {"object": "list", "data": [_memory_body(m.memory) | {"score": m.score} for m in matches]}
 
 
@@ -204,7 +194,7 @@ async def update_memory(memory_id: uuid.UUID, body: MemoryUpdate, request: Reque
     try:
         memory = await _memories(request).update(str(memory_id), body.text, body.kind)
     except EmbeddingsUnavailableError as err:
-        raise APIError(503, str(err), error_type="server_error", code="model_unavailable") from err
+        raise model_unavailable(err) from err
     if memory is None:
         raise _not_found("memory", "memory_id")
     return _memory_body(memory)
