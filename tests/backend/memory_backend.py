@@ -13,7 +13,14 @@ def start_memory_backend(data_dir: Path, api_key: str = "", extra_args: tuple[st
     backend = start_backend(
         data_dir,
         api_key=api_key,
-        extra_args=("--embeddings-model", str(MODELS_DIR / EMBEDDINGS_MODEL_ID), *extra_args),
+        # The embeddings model only: no packaged chat model to load beside it.
+        extra_args=(
+            "--embeddings-model",
+            str(MODELS_DIR / EMBEDDINGS_MODEL_ID),
+            "--models",
+            str(data_dir / "no-packaged-models"),
+            *extra_args,
+        ),
         env=OFFLINE,
     )
     try:

@@ -127,7 +127,8 @@ def test_supervised_vllm_is_started_with_its_options_and_restarted(tmp_path: Pat
 
 
 def test_without_models_the_parts_are_not_configured(tmp_path: Path) -> None:
-    backend = start_backend(tmp_path)  # no settings and no HAVENCORE_MODELS: nothing to fall back on
+    # No model settings and an empty packaged-models folder: nothing to fall back on.
+    backend = start_backend(tmp_path, extra_args=("--models", str(tmp_path / "no-models")))
     try:
         status, health = http_get(f"{backend.url}/health")
         assert status == 200

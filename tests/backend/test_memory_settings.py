@@ -22,7 +22,8 @@ def test_store_urls_are_validated() -> None:
 
 
 def test_an_unreachable_database_is_an_error_in_health_and_a_503(data_dir: Path) -> None:
-    backend = start_backend(data_dir, extra_args=("--database-url", f"postgresql://postgres@127.0.0.1:{free_port()}/x"))
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    backend = start_backend(data_dir, extra_args=("--database-url", unreachable, "--models", str(data_dir / "none")))
     try:
         entry = wait_for_component(backend, "history", "error")
         assert "cannot open the history database" in entry["detail"]

@@ -37,7 +37,7 @@ class Settings:
         metadata={"help": "directory for the instance id, downloaded models and the embedded stores"},
     )
     models: Path = field(
-        default_factory=lambda: _default_data_dir() / "packaged-models",
+        default_factory=lambda: Path.home() / ".cache" / "havencore" / "models",
         metadata={"help": "folder of the packaged models that scripts/setup installs; used when a model is not set"},
     )
     wyoming_host: str = field(default="127.0.0.1", metadata={"help": "address the Wyoming servers bind to"})
