@@ -11,6 +11,7 @@ from homeassistant.setup import async_setup_component
 
 # Imported here so HA's loader finds this custom_components package first.
 import custom_components.havencore  # noqa: F401
+from tests.backend.language_models import wait_for_component
 from tests.backend_process import RunningBackend, free_port, start_backend
 
 API_KEY = "ha-test-key-8d2e"
@@ -27,6 +28,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend
     # phcc disables sockets before fixtures run; the backend's start-up probe needs them for a moment.
     pytest_socket.enable_socket()
     running = start_backend(tmp_path_factory.mktemp("backend"), api_key=API_KEY)
+    wait_for_component(running, "llm", "ok")  # the agent tests need the packaged chat model loaded
     yield running
     running.stop()
 
