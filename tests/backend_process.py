@@ -40,7 +40,16 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
 
 def http_get(url: str, api_key: str = "") -> tuple[int, Any]:
     """GETs a JSON resource and returns the status and parsed body, errors included."""
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+    return http_json("GET", url, api_key)
+
+
+def http_json(method: str, url: str, api_key: str = "", body: Any = None) -> tuple[int, Any]:
+    """Sends a request with an optional JSON body and returns the status and parsed body, errors included."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    data = None if body is None else json.dumps(body).encode()
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())

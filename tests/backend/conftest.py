@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend.postgres import postgres_server
 from tests.backend_process import RunningBackend, start_backend
 
 API_KEY = "test-key-5f1c"
@@ -44,3 +45,10 @@ def voice_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningB
 def data_dir(tmp_path: Path) -> Path:
     """An empty data dir for a backend of the test's own."""
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a real PostgreSQL server shared by the session; tests create their own databases on it."""
+    with postgres_server() as url:
+        yield url

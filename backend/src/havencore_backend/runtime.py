@@ -9,6 +9,7 @@ from . import __version__
 from .components import ComponentRegistry, data_dir_probe
 from .instance import load_or_create_instance_id
 from .language_models import install_language_models
+from .memory.stores import install_memory
 from .services import BackgroundService
 from .settings import Settings
 from .voice.setup import VoiceServices, setup_voice
@@ -16,6 +17,7 @@ from .voice.setup import VoiceServices, setup_voice
 if TYPE_CHECKING:
     from .embeddings.engine import EmbeddingsModel
     from .llm.chat import ChatService
+    from .memory.stores import MemoryStores
 
 
 @dataclass(slots=True)
@@ -31,6 +33,7 @@ class BackendRuntime:
     voice: VoiceServices | None = None
     chat: ChatService | None = None  # None when no chat model is configured
     embeddings: EmbeddingsModel | None = None
+    memory: MemoryStores | None = None  # set by install_memory
 
     @classmethod
     def create(cls, settings: Settings) -> BackendRuntime:
@@ -40,4 +43,5 @@ class BackendRuntime:
         runtime.components.register("data_dir", data_dir_probe(settings.data_dir))
         runtime.voice = setup_voice(runtime)
         install_language_models(runtime)
+        install_memory(runtime)
         return runtime

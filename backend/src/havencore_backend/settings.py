@@ -36,15 +36,15 @@ class Settings:
         default_factory=_default_data_dir,
         metadata={"help": "directory for the instance id, downloaded models and the embedded stores"},
     )
+    models: Path = field(
+        default_factory=lambda: Path.home() / ".cache" / "havencore" / "models",
+        metadata={"help": "folder of the packaged models that scripts/setup installs; used when a model is not set"},
+    )
     wyoming_host: str = field(default="127.0.0.1", metadata={"help": "address the Wyoming servers bind to"})
     wyoming_stt_port: int = field(default=10300, metadata={"help": "TCP port of the Wyoming speech-to-text server"})
     wyoming_tts_port: int = field(default=10200, metadata={"help": "TCP port of the Wyoming text-to-speech server"})
     log_level: str = field(default="info", metadata={"help": "log level: debug, info, warning or error"})
     # --- voice (speech-to-text and text-to-speech) ---
-    models: Path = field(
-        default_factory=lambda: Path.home() / ".cache" / "havencore" / "models",
-        metadata={"help": "folder of the packaged models that scripts/setup installs; used when a model is not set"},
-    )
     stt_model: str = field(
         default="",
         metadata={
@@ -79,6 +79,14 @@ class Settings:
             "unmapped OpenAI names use the default voice"
         },
     )
+    # --- memory (conversation history and semantic memory) ---
+    database_url: str = field(
+        default="", metadata={"help": "PostgreSQL URL (postgresql://...) for history; empty: SQLite in the data dir"}
+    )
+    qdrant_url: str = field(
+        default="", metadata={"help": "Qdrant server URL for memories; empty: local mode in the data dir"}
+    )
+    qdrant_api_key: str = field(default="", metadata={"help": "API key of the Qdrant server"})
     # --- LLM and embeddings ---
     llm_engine: str = field(default="llamacpp", metadata={"help": "chat engine: llamacpp, vllm or upstream"})
     llm_model: str = field(
@@ -124,6 +132,10 @@ class Settings:
             raise SettingsError(f"log_level must be debug, info, warning or error, got {self.log_level!r}")
         self._validate_voice()
         self._validate_llm()
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError("database_url must be a postgresql:// URL or empty")
+        if self.qdrant_url and not self.qdrant_url.startswith(("http://", "https://")):
+            raise SettingsError("qdrant_url must be an http:// or https:// URL or empty")
 
     def _validate_voice(self) -> None:
         if self.stt_device not in {"cpu", "cuda", "auto"}:

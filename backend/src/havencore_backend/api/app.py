@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from havencore_backend.runtime import BackendRuntime
 
-from . import audio, chat, embeddings, system
+from . import audio, chat, embeddings, memory, system
 from .auth import APIKeyMiddleware
 from .errors import install_error_handlers
 
@@ -20,6 +20,7 @@ def create_app(runtime: BackendRuntime) -> FastAPI:
     app.include_router(audio.router)
     app.include_router(chat.router)
     app.include_router(embeddings.router)
+    app.include_router(memory.router)
     if runtime.settings.api_key:
         app.add_middleware(APIKeyMiddleware, api_key=runtime.settings.api_key)
     return app

@@ -1,0 +1,1 @@
+"""Conversation history (PostgreSQL or SQLite) and semantic memory (Qdrant), each behind a small interface."""
