@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.backend.language_models import EMBEDDINGS_MODEL_ID, MODELS_DIR, OFFLINE, wait_for_component
-from tests.backend_process import RunningBackend, start_backend
+from tests.backend.language_models import EMBEDDINGS_MODEL_ID, OFFLINE, wait_for_component
+from tests.backend_process import MODELS_DIR, RunningBackend, start_backend
 
 
 def start_memory_backend(data_dir: Path, api_key: str = "", extra_args: tuple[str, ...] = ()) -> RunningBackend:
