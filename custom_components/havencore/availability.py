@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 
 from .api import HavenCoreClient, HavenCoreError
-from .const import LOGGER, RECOVERY_PROBE_SECONDS
+from .const import DOMAIN, LOGGER, RECOVERY_PROBE_SECONDS
 
 
 class BackendAvailability:
@@ -42,6 +43,16 @@ class BackendAvailability:
             name="havencore backend probe",
         )
         self._notify()
+
+    @callback
+    def async_unreachable(self, error: Exception) -> HomeAssistantError:
+        """Records a failed request and returns the translated error to raise for it."""
+        self.async_mark_lost(error)
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="backend_unreachable",
+            translation_placeholders={"url": self._client.base_url},
+        )
 
     @callback
     def async_mark_ok(self) -> None:

@@ -117,6 +117,15 @@ class HavenCoreConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         self._discovered: dict[str, str] = {}
 
+    async def _async_validate_input(
+        self, user_input: dict[str, Any]
+    ) -> tuple[str, str, BackendInfo | None, dict[str, str]]:
+        """The typed URL and key, cleaned, with the backend's info or the form errors."""
+        url = user_input[CONF_URL].strip().rstrip("/")
+        api_key = user_input.get(CONF_API_KEY, "").strip()
+        info, errors = await self._async_validate(url, api_key)
+        return url, api_key, info, errors
+
     async def _async_validate(self, url: str, api_key: str) -> tuple[BackendInfo | None, dict[str, str]]:
         """Asks the backend for its info; returns it, or the form errors to show."""
         client = HavenCoreClient(async_get_clientsession(self.hass), url, api_key)
@@ -139,9 +148,7 @@ class HavenCoreConfigFlow(ConfigFlow, domain=DOMAIN):
         """Asks for the backend URL and key."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            url = user_input[CONF_URL].strip().rstrip("/")
-            api_key = user_input.get(CONF_API_KEY, "").strip()
-            info, errors = await self._async_validate(url, api_key)
+            url, api_key, info, errors = await self._async_validate_input(user_input)
             if info is not None:
                 await self.async_set_unique_id(info.instance_id)
                 self._abort_if_unique_id_configured()
@@ -203,9 +210,7 @@ class HavenCoreConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         entry = self._get_reconfigure_entry()
         if user_input is not None:
-            url = user_input[CONF_URL].strip().rstrip("/")
-            api_key = user_input.get(CONF_API_KEY, "").strip()
-            info, errors = await self._async_validate(url, api_key)
+            url, api_key, info, errors = await self._async_validate_input(user_input)
             if info is not None:
                 await self.async_set_unique_id(info.instance_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_backend")

@@ -193,12 +193,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
                 self.entry.async_start_reauth(self.hass)
                 raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
             except HavenCoreConnectionError as err:
-                runtime.availability.async_mark_lost(err)
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="backend_unreachable",
-                    translation_placeholders={"url": runtime.client.base_url},
-                ) from err
+                raise runtime.availability.async_unreachable(err) from err
             except HavenCoreResponseError as err:
                 LOGGER.warning("HavenCore backend refused a chat request: %s", err)
                 raise HomeAssistantError(

@@ -149,12 +149,7 @@ class HavenCoreTTSEntity(HavenCoreEntity, tts.TextToSpeechEntity):
         try:
             await client.connect()
         except OSError as err:
-            runtime.availability.async_mark_lost(err)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="backend_unreachable",
-                translation_placeholders={"url": runtime.client.base_url},
-            ) from err
+            raise runtime.availability.async_unreachable(err) from err
         voice = self._voice(request.options)
         speed = self._speed(request.options)
 
