@@ -65,15 +65,7 @@ def test_vllm_command_line_carries_the_settings() -> None:
 def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: LlamaServer, tmp_path: Path) -> None:
     backend = start_backend(
         tmp_path,
-        # No packaged embeddings model either, so /v1/models lists the upstream's model alone.
-        extra_args=(
-            "--llm-engine",
-            "upstream",
-            "--llm-upstream-url",
-            llama_server.url,
-            "--models",
-            str(tmp_path / "none"),
-        ),
+        extra_args=("--llm-engine", "upstream", "--llm-upstream-url", llama_server.url),
         env=OFFLINE,
     )
     try:
