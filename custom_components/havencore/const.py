@@ -81,4 +81,3 @@ DEFAULT_TTS_OPTIONS: Final = {CONF_SPEED: DEFAULT_SPEED}
 # Capabilities a backend lists in its info; speech entities exist only where the backend has the server.
 CAPABILITY_STT: Final = "stt"
 CAPABILITY_TTS: Final = "tts"
-CAPABILITY_CHAT: Final = "chat"
