@@ -59,9 +59,7 @@ DEFAULT_MAX_HISTORY: Final = 10
 DEFAULT_SPEED: Final = 1.0
 
 DEFAULT_PROMPT: Final = (
-    llm.DEFAULT_INSTRUCTIONS_PROMPT
-    + "\n{% if user_name %}You are talking to {{ user_name }}.{% endif %}"
-    + "\nOnly say that you did something when a tool result confirms it."
+    llm.DEFAULT_INSTRUCTIONS_PROMPT + "Only say that you did something when a tool result confirms it."
 )
 
 DEFAULT_CONVERSATION_OPTIONS: Final = {

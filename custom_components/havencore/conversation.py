@@ -68,7 +68,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             return err.as_conversation_result()
 
         try:
-            await self._async_handle_chat_log(chat_log)
+            await self._async_handle_chat_log(chat_log, user_input=user_input)
         except HomeAssistantError as err:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_error(

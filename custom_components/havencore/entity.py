@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import llm
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.json import json_dumps
+from homeassistant.util import dt as dt_util
 from voluptuous_openapi import convert
 
 from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
@@ -22,6 +23,7 @@ from .const import (
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
     CONF_MODEL,
+    CONF_PROMPT,
     CONF_TEMPERATURE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOKENS,
@@ -30,8 +32,9 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .prompt_layout import PromptLayout, build_layout, render_instructions
 from .runtime import HavenCoreConfigEntry
-from .vocabulary import ExposedVocabulary, async_exposed_vocabulary, constrain_parameters
+from .vocabulary import ExposedEntity, ExposedVocabulary, async_exposed_entities, constrain_parameters, vocabulary_of
 
 # Set as a tool argument when the model's arguments are not JSON: no tool schema accepts it, so the tool fails
 # validation and the error goes back to the model instead of a call with guessed arguments.
@@ -160,8 +163,16 @@ class HavenCoreEntity(Entity):
 class HavenCoreLLMEntity(HavenCoreEntity):
     """Base of the conversation agent and the AI Task entity: runs the model and tool loop over a chat log."""
 
-    async def _async_handle_chat_log(self, chat_log: conversation.ChatLog, structure: vol.Schema | None = None) -> None:
-        """Asks the backend for the next reply, running tool calls through the chat log until none are left."""
+    async def _async_handle_chat_log(
+        self,
+        chat_log: conversation.ChatLog,
+        structure: vol.Schema | None = None,
+        user_input: conversation.ConversationInput | None = None,
+    ) -> None:
+        """Asks the backend for the next reply, running tool calls through the chat log until none are left.
+
+        With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``.
+        """
         options = self.subentry.data
         runtime = self.entry.runtime_data
         payload: dict[str, Any] = {
@@ -169,8 +180,13 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             "temperature": options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
             "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
         }
+        entities = async_exposed_entities(self.hass) if chat_log.llm_api else []
+        layout: PromptLayout | None = None
+        named = entities
+        if user_input is not None:
+            layout, named = await self._async_layout(chat_log, user_input, entities)
         if chat_log.llm_api:
-            serializer, vocabulary = chat_log.llm_api.custom_serializer, async_exposed_vocabulary(self.hass)
+            serializer, vocabulary = chat_log.llm_api.custom_serializer, vocabulary_of(named, entities)
             payload["tools"] = [format_tool(tool, serializer, vocabulary) for tool in chat_log.llm_api.tools]
         if structure is not None:
             serializer = chat_log.llm_api.custom_serializer if chat_log.llm_api else llm.selector_serializer
@@ -183,10 +199,15 @@ class HavenCoreLLMEntity(HavenCoreEntity):
 
         for _ in range(max_iterations):
             messages = trim_history([convert_content(content) for content in chat_log.content], max_history)
+            if layout is not None:
+                messages = layout.messages(messages[1:])
+            request = {**payload, "messages": messages}
+            # The exact request, in the conversation's debug trace: shows what the engine can reuse from its cache.
+            chat_log.async_trace({"havencore_request": request})
             try:
                 async for _content in chat_log.async_add_delta_content_stream(
                     self.entity_id,
-                    transform_stream(runtime.client.async_stream_chat({**payload, "messages": messages})),
+                    transform_stream(runtime.client.async_stream_chat(request)),
                 ):
                     pass
             except HavenCoreAuthError as err:
@@ -209,3 +230,29 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             translation_key="too_many_tool_calls",
             translation_placeholders={"count": str(max_iterations)},
         )
+
+    async def _async_layout(
+        self, chat_log: conversation.ChatLog, user_input: conversation.ConversationInput, entities: list[ExposedEntity]
+    ) -> tuple[PromptLayout, list[ExposedEntity]]:
+        """This turn's prompt layout, and the entities whose names the tools may use."""
+        options = self.subentry.data
+        user_name: str | None = None
+        if user_input.context.user_id and (user := await self.hass.auth.async_get_user(user_input.context.user_id)):
+            user_name = user.name
+        retrieved: list[ExposedEntity] | None = None
+        layout = build_layout(
+            instructions=render_instructions(
+                self.hass,
+                options.get(CONF_PROMPT) or llm.DEFAULT_INSTRUCTIONS_PROMPT,
+                user_input.as_llm_context(DOMAIN),
+            ),
+            api_prompt=chat_log.llm_api.api_prompt if chat_log.llm_api else None,
+            entities=entities,
+            retrieved=retrieved,
+            now=dt_util.now(),
+            user_name=user_name,
+            extra_system_prompt=chat_log.extra_system_prompt,
+        )
+        # The chat log (and its debug view) shows the system message the model really gets.
+        chat_log.content[0] = conversation.SystemContent(content=layout.system)
+        return layout, entities if retrieved is None else retrieved

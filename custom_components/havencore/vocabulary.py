@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,42 +37,75 @@ class ExposedVocabulary:
         }.get(slot)
 
 
+@dataclass(frozen=True, slots=True)
+class ExposedEntity:
+    """One entity exposed to Assist, described as HA's Assist API describes it to a model."""
+
+    entity_id: str
+    # The friendly name first, then the registry aliases.
+    names: tuple[str, ...]
+    domain: str
+    # The entity's (or its device's) area name first, then the area's aliases.
+    areas: tuple[str, ...]
+    floors: tuple[str, ...]
+    device_class: str | None
+
+    def overview(self) -> dict[str, str]:
+        """HA's static-context entry, e.g. ``{"names": "Kitchen light", "domain": "light", "areas": "Kitchen"}``."""
+        item = {"names": ", ".join(self.names), "domain": self.domain}
+        if self.areas:
+            item["areas"] = ", ".join(self.areas)
+        return item
+
+    def description(self) -> str:
+        """What retrieval embeds: names, areas and domain in one line, e.g. ``Kitchen light, Kitchen, light``."""
+        return ", ".join((*self.names, *self.areas, self.domain))
+
+
 @callback
-def async_exposed_vocabulary(hass: HomeAssistant) -> ExposedVocabulary:
-    """Collects the vocabulary from the entities currently exposed to Assist."""
+def async_exposed_entities(hass: HomeAssistant) -> list[ExposedEntity]:
+    """The entities currently exposed to Assist, ordered by name like HA's static context."""
     entities, devices = er.async_get(hass), dr.async_get(hass)
     areas, floors = ar.async_get(hass), fr.async_get(hass)
-    names: set[str] = set()
-    area_names: set[str] = set()
-    floor_names: set[str] = set()
-    domains: set[str] = set()
-    device_classes: set[str] = set()
-    for state in hass.states.async_all():
+    exposed: list[ExposedEntity] = []
+    for state in sorted(hass.states.async_all(), key=lambda state: state.name):
         if not async_should_expose(hass, ASSISTANT, state.entity_id):
             continue
-        names.add(state.name)
-        domains.add(state.domain)
-        if isinstance(device_class := state.attributes.get("device_class"), str):
-            device_classes.add(device_class)
-        entry = entities.async_get(state.entity_id)
-        if entry is None:
-            continue
-        names.update(alias for alias in entry.aliases if isinstance(alias, str))
-        area_id = entry.area_id
-        if area_id is None and entry.device_id and (device := devices.async_get(entry.device_id)):
-            area_id = device.area_id
-        if area_id and (area := areas.async_get_area(area_id)):
-            area_names.add(area.name)
-            area_names.update(area.aliases)
-            if area.floor_id and (floor := floors.async_get_floor(area.floor_id)):
-                floor_names.add(floor.name)
-                floor_names.update(floor.aliases)
+        names = [state.name]
+        area_names: list[str] = []
+        floor_names: list[str] = []
+        if entry := entities.async_get(state.entity_id):
+            names.extend(alias for alias in entry.aliases if isinstance(alias, str))
+            area_id = entry.area_id
+            if area_id is None and entry.device_id and (device := devices.async_get(entry.device_id)):
+                area_id = device.area_id
+            if area_id and (area := areas.async_get_area(area_id)):
+                area_names = [area.name, *sorted(area.aliases)]
+                if area.floor_id and (floor := floors.async_get_floor(area.floor_id)):
+                    floor_names = [floor.name, *sorted(floor.aliases)]
+        device_class = state.attributes.get("device_class")
+        exposed.append(
+            ExposedEntity(
+                entity_id=state.entity_id,
+                names=tuple(dict.fromkeys(names)),
+                domain=state.domain,
+                areas=tuple(area_names),
+                floors=tuple(floor_names),
+                device_class=device_class if isinstance(device_class, str) else None,
+            )
+        )
+    return exposed
+
+
+def vocabulary_of(named: Iterable[ExposedEntity], home: Iterable[ExposedEntity]) -> ExposedVocabulary:
+    """Names of the ``named`` entities; areas, floors, domains and device classes of the whole ``home``."""
+    home = list(home)
     return ExposedVocabulary(
-        names=tuple(sorted(names)),
-        areas=tuple(sorted(area_names)),
-        floors=tuple(sorted(floor_names)),
-        domains=tuple(sorted(domains)),
-        device_classes=tuple(sorted(device_classes)),
+        names=tuple(sorted({name for entity in named for name in entity.names})),
+        areas=tuple(sorted({area for entity in home for area in entity.areas})),
+        floors=tuple(sorted({floor for entity in home for floor in entity.floors})),
+        domains=tuple(sorted({entity.domain for entity in home})),
+        device_classes=tuple(sorted({entity.device_class for entity in home if entity.device_class})),
     )
 
 

@@ -1,0 +1,127 @@
+"""The prompt stays cached: the requests the agent sends to the real backend start with the same bytes every turn."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+
+from custom_components.havencore.const import CONF_MAX_TOKENS
+from custom_components.havencore.prompt_layout import build_layout, split_api_prompt
+from custom_components.havencore.vocabulary import ExposedEntity
+from tests.backend_process import RunningBackend
+from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.home import async_set_up_home
+
+KITCHEN_LIGHT = ExposedEntity("light.kitchen_light", ("Kitchen light",), "light", ("Kitchen",), (), None)
+
+
+def _requests() -> list[dict[str, Any]]:
+    """The chat requests the agent sent during the traced conversations, oldest first."""
+    return [
+        event["data"]["havencore_request"]
+        for trace in async_get_traces()
+        for event in trace.as_dict()["events"]
+        if "havencore_request" in event.get("data", {})
+    ]
+
+
+def _prefix(request: dict[str, Any]) -> str:
+    """What the engine can keep cached: the system message and the tools, as the bytes sent."""
+    return json.dumps([request["messages"][0], request["tools"]])
+
+
+async def test_turns_and_conversations_share_the_same_prefix_bytes(
+    hass_with_core: HomeAssistant, backend: RunningBackend, hass_admin_user: MockUser
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 24})
+    satellite_entry = MockConfigEntry(domain="test")
+    satellite_entry.add_to_hass(hass)
+    kitchen = ar.async_get(hass).async_get_area_by_name("Kitchen")
+    assert kitchen is not None
+    satellite = dr.async_get(hass).async_get_or_create(
+        config_entry_id=satellite_entry.entry_id, identifiers={("test", "satellite")}, name="Satellite"
+    )
+    dr.async_get(hass).async_update_device(satellite.id, area_id=kitchen.id)
+    async_clear_traces()
+
+    first = await conversation.async_converse(hass, "Tell me a joke.", None, Context(), agent_id=AGENT)
+    await conversation.async_converse(hass, "Another one.", first.conversation_id, Context(), agent_id=AGENT)
+    # A new conversation, by a known user, from a satellite in the kitchen.
+    await conversation.async_converse(
+        hass, "Tell me a joke.", None, Context(user_id=hass_admin_user.id), agent_id=AGENT, device_id=satellite.id
+    )
+
+    requests = _requests()
+    assert len(requests) >= 3
+    assert len({_prefix(request) for request in requests}) == 1
+    system = requests[0]["messages"][0]["content"]
+    assert "Kitchen light" in system  # the static entity overview
+    assert "You are talking to" not in system
+    assert "You are in area" not in system
+    assert "Current time" not in system
+    # What changes sits right before the latest user message.
+    last = requests[-1]["messages"]
+    assert last[-1] == {"role": "user", "content": "Tell me a joke."}
+    assert last[-2]["role"] == "system"
+    assert hass_admin_user.name is not None
+    assert f"You are talking to {hass_admin_user.name}." in last[-2]["content"]
+    assert "You are in area Kitchen" in last[-2]["content"]
+    # The second turn repeats the first turn's messages unchanged after the prefix, its context moved on.
+    second = next(request for request in requests if request["messages"][-1]["content"] == "Another one.")
+    assert second["messages"][1]["content"] == "Tell me a joke."
+    assert second["messages"][-2]["role"] == "system"
+
+
+def test_a_new_time_changes_only_the_tail() -> None:
+    api_prompt = (
+        "When controlling Home Assistant always call the intent tools.\n"
+        "You are in area Kitchen and all generic commands like 'turn on the lights' should target this area.\n"
+        f"{llm.DYNAMIC_CONTEXT_PROMPT}\nStatic Context: (HA's own overview, replaced)"
+    )
+    layouts = [
+        build_layout("Be brief.", api_prompt, [KITCHEN_LIGHT], None, datetime.datetime(2026, 1, 2, hour), "Ann", None)
+        for hour in (8, 9)
+    ]
+
+    assert layouts[0].system == layouts[1].system
+    assert layouts[0].turn_context != layouts[1].turn_context
+    assert "Current time is 09:00:00. Today's date is 2026-01-02." in layouts[1].turn_context
+    assert "You are in area Kitchen" in layouts[1].turn_context
+    assert "Kitchen" not in layouts[1].system.split("\n")[1]
+    assert "- names: Kitchen light" in layouts[1].system
+    assert "replaced" not in layouts[1].system
+
+
+def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> None:
+    now = datetime.datetime(2026, 1, 2, 8)
+    other_api = build_layout("Be brief.", "Use the weather tool.", [KITCHEN_LIGHT], [KITCHEN_LIGHT], now, None, "x")
+    no_api = build_layout("Be brief.", None, [], [KITCHEN_LIGHT], now, None, None)
+
+    assert other_api.system == "Be brief.\nUse the weather tool."
+    assert other_api.turn_context.endswith("\nx")
+    assert "Static Context" not in other_api.turn_context
+    assert no_api.system == "Be brief."
+    assert split_api_prompt(llm.NO_ENTITIES_PROMPT).lists_entities is False
+    history = [{"role": "user", "content": "hi"}]
+    assert [message["role"] for message in no_api.messages(history)] == ["system", "system", "user"]
+
+
+def test_retrieved_entities_go_to_the_tail() -> None:
+    api_prompt = f"Rules.\n{llm.DYNAMIC_CONTEXT_PROMPT}"
+    layout = build_layout(
+        "Be brief.", api_prompt, [KITCHEN_LIGHT], [KITCHEN_LIGHT], datetime.datetime(2026, 1, 2), None, None
+    )
+
+    assert "Static Context" not in layout.system
+    assert "- names: Kitchen light" in layout.turn_context
