@@ -16,6 +16,10 @@ DEFAULT_URL: Final = "http://127.0.0.1:8000"
 CONNECT_TIMEOUT: Final = 10.0
 # A turn may take a while on a CPU, but a silent backend must not hang Assist forever.
 CHAT_TIMEOUT: Final = 120.0
+# How long an action's targets may take to reach the state it asked for before the agent says it did not work.
+ACTION_CONFIRM_SECONDS: Final = 2.0
+# A failed tool call goes back to the model this many times to correct itself before the agent gives up.
+MAX_TOOL_CORRECTIONS: Final = 1
 # While the backend is unavailable, how often it is probed so entities come back on their own.
 RECOVERY_PROBE_SECONDS: Final = 30
 

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import CONF_PREFER_LOCAL_INTENTS, CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
 from .entity import HavenCoreLLMEntity
 from .errors import async_error_message
-from .reply import async_humanize_reply
+from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
@@ -102,6 +102,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
         if response is None:
             return None
+        await async_confirm_local_response(self.hass, response, user_input.language)
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(
                 agent_id=self.entity_id, content=response.speech.get("plain", {}).get("speech", "")

@@ -17,6 +17,7 @@ from homeassistant.helpers.json import json_dumps
 from homeassistant.util import dt as dt_util
 from voluptuous_openapi import convert
 
+from .action_check import async_check_tool_result
 from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
 from .const import (
     CONF_MAX_HISTORY,
@@ -31,8 +32,10 @@ from .const import (
     DEFAULT_TEMPERATURE,
     DOMAIN,
     LOGGER,
+    MAX_TOOL_CORRECTIONS,
 )
 from .prompt_layout import PromptLayout, build_layout, render_instructions
+from .reply import tool_failed
 from .runtime import HavenCoreConfigEntry
 from .vocabulary import ExposedEntity, ExposedVocabulary, async_exposed_entities, constrain_parameters, vocabulary_of
 
@@ -130,6 +133,11 @@ def _tool_input(slot: dict[str, str]) -> llm.ToolInput:
     return llm.ToolInput(tool_name=slot["name"], tool_args=arguments)
 
 
+def _index_of(items: list[conversation.Content], item: conversation.Content) -> int:
+    """Position of this very object (chat log items compare by value, and two results may be equal)."""
+    return next(index for index, candidate in enumerate(items) if candidate is item)
+
+
 class HavenCoreEntity(Entity):
     """An entity of one subentry, unavailable while the backend is unreachable."""
 
@@ -197,6 +205,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         max_history = int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY))
         max_iterations = int(options.get(CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS))
 
+        corrections_left = MAX_TOOL_CORRECTIONS
         for _ in range(max_iterations):
             messages = trim_history([convert_content(content) for content in chat_log.content], max_history)
             if layout is not None:
@@ -204,32 +213,53 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             request = {**payload, "messages": messages}
             # The exact request, in the conversation's debug trace: shows what the engine can reuse from its cache.
             chat_log.async_trace({"havencore_request": request})
-            try:
-                async for _content in chat_log.async_add_delta_content_stream(
-                    self.entity_id,
-                    transform_stream(runtime.client.async_stream_chat(request)),
-                ):
-                    pass
-            except HavenCoreAuthError as err:
-                self.entry.async_start_reauth(self.hass)
-                raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
-            except HavenCoreConnectionError as err:
-                raise runtime.availability.async_unreachable(err) from err
-            except HavenCoreResponseError as err:
-                LOGGER.warning("HavenCore backend refused a chat request: %s", err)
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="backend_error",
-                    translation_placeholders={"message": err.message},
-                ) from err
-            runtime.availability.async_mark_ok()
+            failed = await self._async_run_step(chat_log, request)
             if not chat_log.unresponded_tool_results:
                 return
+            if failed and not corrections_left:
+                # The model had its chance to correct itself; the reply says what failed instead of guessing again.
+                chat_log.async_add_assistant_content_without_tools(
+                    conversation.AssistantContent(agent_id=self.entity_id, content="")
+                )
+                return
+            corrections_left -= failed
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="too_many_tool_calls",
             translation_placeholders={"count": str(max_iterations)},
         )
+
+    async def _async_run_step(self, chat_log: conversation.ChatLog, request: dict[str, Any]) -> bool:
+        """Streams one model reply into the chat log, runs its tool calls and checks that their actions happened;
+        True when a tool call failed."""
+        runtime = self.entry.runtime_data
+        arguments: dict[str, dict[str, Any]] = {}
+        failed = False
+        try:
+            async for content in chat_log.async_add_delta_content_stream(
+                self.entity_id, transform_stream(runtime.client.async_stream_chat(request))
+            ):
+                if isinstance(content, conversation.AssistantContent):
+                    arguments.update((call.id, call.tool_args) for call in content.tool_calls or ())
+                    continue
+                checked = await async_check_tool_result(self.hass, content, arguments.get(content.tool_call_id, {}))
+                if checked is not content:
+                    chat_log.content[_index_of(chat_log.content, content)] = checked
+                failed |= tool_failed(checked.tool_result)
+        except HavenCoreAuthError as err:
+            self.entry.async_start_reauth(self.hass)
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except HavenCoreConnectionError as err:
+            raise runtime.availability.async_unreachable(err) from err
+        except HavenCoreResponseError as err:
+            LOGGER.warning("HavenCore backend refused a chat request: %s", err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="backend_error",
+                translation_placeholders={"message": err.message},
+            ) from err
+        runtime.availability.async_mark_ok()
+        return failed
 
     async def _async_layout(
         self, chat_log: conversation.ChatLog, user_input: conversation.ConversationInput, entities: list[ExposedEntity]

@@ -1,14 +1,21 @@
-"""Keeps the spoken reply honest and human when a small model echoes a tool result as raw JSON."""
+"""Keeps the spoken reply honest: it says what the tools really did, never "done" for an action that did not
+happen, and never raw JSON when a small model echoes a tool result."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import intent
 
+from .action_check import UNCONFIRMED_KEY, async_check_intent_response
 from .errors import async_translate
+
+# HA's error when an intent names nothing that is exposed (a made-up or hidden device).
+NO_MATCH_ERROR = "MatchFailedError"
 
 
 def _is_raw_json(text: str) -> bool:
@@ -22,39 +29,78 @@ def _is_raw_json(text: str) -> bool:
     return True
 
 
-def _outcome(chat_log: conversation.ChatLog) -> tuple[list[str], bool]:
-    """Names of the entities this turn's tool calls changed, and whether any tool call failed.
+def tool_failed(result: dict[str, Any]) -> bool:
+    """Whether a tool result reports a failure.
 
     An intent tool's result looks like ``{"response_type": "action_done", "data": {"success": [{"name": "Kitchen
     light", "type": "entity", ...}], "failed": []}}``; a tool that raised gives ``{"error": ..., "error_text": ...}``.
     """
-    changed: list[str] = []
-    failed = False
+    data = result.get("data")
+    return (
+        "error" in result
+        or result.get("response_type") == "error"
+        or (isinstance(data, dict) and bool(data.get("failed")))
+    )
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    """What this turn's tool calls did."""
+
+    # Names of the entities the turn's actions changed.
+    changed: list[str] = field(default_factory=list)
+    # The latest failed call that no later successful action made good, if any.
+    failure: dict[str, Any] | None = None
+
+
+def turn_outcome(chat_log: conversation.ChatLog) -> TurnOutcome:
+    """The outcome of the tool calls since the user's latest message."""
+    outcome = TurnOutcome()
     for content in chat_log.content[chat_log.llm_input_provided_index :]:
         if not isinstance(content, conversation.ToolResultContent):
             continue
         result = content.tool_result
-        failed |= "error" in result or result.get("response_type") == "error"
+        if tool_failed(result):
+            outcome.failure = result
+            continue
         data = result.get("data")
-        if isinstance(data, dict):
+        if result.get("response_type") == "action_done" and isinstance(data, dict):
+            outcome.failure = None
             successes = data.get("success")
             for target in successes if isinstance(successes, list) else ():
                 if isinstance(target, dict) and target.get("type") == "entity":
-                    changed.append(str(target.get("name")))
-            failed |= bool(data.get("failed"))
-    return changed, failed
+                    outcome.changed.append(str(target.get("name")))
+    return outcome
+
+
+async def _async_failure_reply(hass: HomeAssistant, failure: dict[str, Any], language: str) -> str | None:
+    if names := failure.get(UNCONFIRMED_KEY):
+        return await async_translate(hass, "reply_unchanged", language, {"names": ", ".join(names)})
+    if failure.get("error") == NO_MATCH_ERROR:
+        return await async_translate(hass, "reply_not_found", language)
+    return await async_translate(hass, "reply_failed", language)
 
 
 async def async_humanize_reply(hass: HomeAssistant, chat_log: conversation.ChatLog, language: str) -> None:
-    """Replaces a final reply that is raw JSON with a short sentence built from what the tools really did."""
+    """Replaces the final reply when a failed action stands (whatever the model claims), or when it is empty or
+    raw JSON, with a short sentence built from what the tools really did."""
     last = chat_log.content[-1]
-    if not isinstance(last, conversation.AssistantContent) or not last.content or not _is_raw_json(last.content):
+    if not isinstance(last, conversation.AssistantContent):
         return
-    changed, failed = _outcome(chat_log)
-    if changed and not failed:
-        text = await async_translate(hass, "reply_done", language, {"names": ", ".join(dict.fromkeys(changed))})
-    elif failed:
-        text = await async_translate(hass, "reply_failed", language)
+    outcome = turn_outcome(chat_log)
+    if outcome.failure is not None:
+        text = await _async_failure_reply(hass, outcome.failure, language)
+    elif last.content and not _is_raw_json(last.content):
+        return
+    elif outcome.changed:
+        text = await async_translate(hass, "reply_done", language, {"names": ", ".join(dict.fromkeys(outcome.changed))})
     else:
         text = await async_translate(hass, "reply_unclear", language)
     chat_log.content[-1] = replace(last, content=text or "")
+
+
+async def async_confirm_local_response(hass: HomeAssistant, response: intent.IntentResponse, language: str) -> None:
+    """Turns a locally handled action whose targets did not change into an error saying so."""
+    if names := await async_check_intent_response(hass, response):
+        text = await async_translate(hass, "reply_unchanged", language, {"names": ", ".join(names)})
+        response.async_set_error(intent.IntentResponseErrorCode.FAILED_TO_HANDLE, text or "")

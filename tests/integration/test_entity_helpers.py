@@ -152,14 +152,43 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
         (
             [{"error": "MatchFailedError", "error_text": "no floor"}],
             '{"name": "HassTurnOn"}',
+            "Sorry, I could not find that device among those I may control.",
+        ),
+        (
+            [{"error": "MatchFailedError", "error_text": "no entity named Garage light"}],
+            "Done! I turned on the garage light.",
+            "Sorry, I could not find that device among those I may control.",
+        ),
+        (
+            [{"error": "ActionNotConfirmed", "unconfirmed": ["Kitchen light"]}],
+            "The kitchen light is on now!",
+            "Sorry, that did not work: Kitchen light did not change.",
+        ),
+        (
+            [{"response_type": "action_done", "data": {"success": [], "failed": [{"name": "Fan", "type": "entity"}]}}],
+            "Done.",
             "Sorry, that did not work.",
         ),
+        (
+            [
+                {"error": "MatchFailedError"},
+                {"response_type": "action_done", "data": {"success": [{"name": "Kitchen light", "type": "entity"}]}},
+            ],
+            "The kitchen light is on.",
+            "The kitchen light is on.",
+        ),
+        (
+            [{"error": "HomeAssistantError"}, {"response_type": "query_answer", "data": {"success": []}}],
+            "All done.",
+            "Sorry, that did not work.",
+        ),
+        ([], "", "Sorry, I could not put that into words."),
         ([], "[1, 2]", "Sorry, I could not put that into words."),
         ([], "The kitchen light is on.", "The kitchen light is on."),
         ([], "{not json at all", "{not json at all"),
     ],
 )
-async def test_raw_json_replies_become_what_the_tools_did(
+async def test_replies_say_what_the_tools_really_did(
     hass: HomeAssistant, results: list[dict[str, Any]], reply: str, spoken: str
 ) -> None:
     await async_setup_component(hass, DOMAIN, {})

@@ -1,0 +1,130 @@
+"""Actions are checked against the states they should leave behind, and the agent says when one did not work."""
+
+from __future__ import annotations
+
+from homeassistant.components import conversation
+from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
+from homeassistant.core import Context, HomeAssistant, State
+from homeassistant.helpers import intent
+
+from custom_components.havencore.action_check import async_unconfirmed, expected_state
+from custom_components.havencore.const import CONF_MAX_TOKENS
+from tests.backend_process import RunningBackend
+from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.home import async_set_up_home
+
+UNCHANGED = "Sorry, that did not work: Kitchen light did not change."
+FAILURE_REPLIES = (
+    UNCHANGED,
+    "Sorry, that did not work.",
+    "Sorry, I could not find that device among those I may control.",
+)
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+def _tool_calls() -> list[str]:
+    """Names of the tools the model called in the traced conversations."""
+    return [
+        call["function"]["name"]
+        for trace in async_get_traces()
+        for event in trace.as_dict()["events"]
+        for message in event.get("data", {}).get("havencore_request", {}).get("messages", ())
+        for call in message.get("tool_calls") or ()
+    ]
+
+
+async def test_local_intent_on_a_stuck_light_says_it_did_not_work(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass, stuck=("kitchen",))
+    await async_set_up_agent(hass, backend)
+
+    result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=AGENT)
+
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert result.response.speech["plain"]["speech"] == UNCHANGED
+    assert _state(hass, "light.kitchen_light") == "off"
+
+
+async def test_local_intent_that_works_is_not_held_up(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend)
+
+    result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=AGENT)
+
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert _state(hass, "light.kitchen_light") == "on"
+
+
+async def test_llm_action_on_a_stuck_light_is_never_called_done(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass, stuck=("kitchen",))
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 80})
+    async_clear_traces()
+
+    result = await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
+
+    assert _state(hass, "light.kitchen_light") == "off"
+    assert _tool_calls(), "the model should have tried a tool"
+    assert result.response.speech["plain"]["speech"] in FAILURE_REPLIES
+
+
+async def test_llm_asked_for_an_unknown_device_does_nothing_and_says_so(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 80})
+    async_clear_traces()
+
+    result = await conversation.async_converse(hass, "Turn on the garage heater.", None, Context(), agent_id=AGENT)
+
+    assert _state(hass, "light.kitchen_light") == "off"
+    assert _state(hass, "light.bedroom_light") == "off"
+    speech = result.response.speech["plain"]["speech"]
+    assert not speech.lower().startswith("done")
+    if _tool_calls():
+        assert speech in FAILURE_REPLIES
+
+
+def test_expected_states_by_domain_and_intent() -> None:
+    def passes(
+        intent_type: str, arguments: dict[str, object], entity_id: str, state: str, **attributes: object
+    ) -> bool:
+        check = expected_state(intent_type, arguments, entity_id)
+        assert check is not None
+
+        return check(State(entity_id, state, attributes))
+
+    assert passes("HassTurnOn", {}, "lock.front_door", "locking")
+    assert not passes("HassTurnOff", {}, "lock.front_door", "locked")
+    assert passes("HassTurnOff", {}, "cover.garage", "closing")
+    assert passes("HassLightSet", {"brightness": 0}, "light.desk", "off")
+    assert passes("HassLightSet", {"brightness": 40}, "light.desk", "on")
+    assert passes("HassClimateSetTemperature", {"temperature": 21}, "climate.hall", "heat", temperature=21.0)
+    assert not passes("HassClimateSetTemperature", {"temperature": "21"}, "climate.hall", "heat", temperature=19)
+    assert passes("HassSetPosition", {"position": 50}, "cover.blind", "opening", current_position=10)
+    assert not passes("HassSetPosition", {"position": 50}, "cover.blind", "open", current_position=10)
+    assert expected_state("HassTurnOn", {}, "scene.movie") is None
+    assert expected_state("HassClimateSetTemperature", {"temperature": "warm"}, "climate.hall") is None
+    assert expected_state("HassGetState", {}, "light.desk") is None
+
+
+async def test_a_state_that_arrives_late_still_counts(hass: HomeAssistant) -> None:
+    hass.states.async_set("switch.pump", "off")
+    hass.states.async_set("switch.fan", "off")
+    hass.loop.call_later(0.2, hass.states.async_set, "switch.pump", "on")
+    on = expected_state("HassTurnOn", {}, "switch.pump")
+    assert on is not None
+
+    assert await async_unconfirmed(hass, {"switch.pump": on}) == set()
+    assert await async_unconfirmed(hass, {"switch.fan": on, "switch.missing": on}) == {"switch.fan", "switch.missing"}
