@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .const import CHAT_PATH, CHAT_TIMEOUT, CONNECT_TIMEOUT, INFO_PATH, MODELS_PATH
+from .const import CHAT_PATH, CHAT_TIMEOUT, CONNECT_TIMEOUT, EMBEDDINGS_PATH, INFO_PATH, MODELS_PATH
 
 
 class HavenCoreError(Exception):
@@ -147,6 +147,23 @@ class HavenCoreClient:
             return [str(model["id"]) for model in body["data"]]
         except (KeyError, TypeError) as err:
             raise HavenCoreConnectionError(f"Unexpected model list from the backend: {err!r}") from err
+
+    async def async_embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """One embedding vector per text, from ``POST /v1/embeddings``."""
+        try:
+            async with asyncio.timeout(CHAT_TIMEOUT):
+                async with self._session.post(
+                    self.base_url + EMBEDDINGS_PATH, json={"model": model, "input": texts}, headers=self.headers
+                ) as response:
+                    body = await response.json(content_type=None)
+                    self._raise_for_status(response.status, body)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise HavenCoreConnectionError(f"Lost the backend at {self.base_url}: {err!r}") from err
+        try:
+            vectors = sorted(body["data"], key=lambda item: int(item["index"]))
+            return [[float(value) for value in item["embedding"]] for item in vectors]
+        except (KeyError, TypeError, ValueError) as err:
+            raise HavenCoreConnectionError(f"Unexpected embeddings from the backend: {err!r}") from err
 
     async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Streams an OpenAI-style chat completion, yielding each decoded chunk."""

@@ -38,6 +38,7 @@ from .api import BackendInfo, HavenCoreAuthError, HavenCoreClient, HavenCoreConn
 from .const import (
     CAPABILITY_STT,
     CAPABILITY_TTS,
+    CONF_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_LANGUAGE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
@@ -52,6 +53,7 @@ from .const import (
     DEFAULT_AI_TASK_OPTIONS,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_CONVERSATION_OPTIONS,
+    DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
     DEFAULT_STT_NAME,
     DEFAULT_STT_OPTIONS,
     DEFAULT_TTS_NAME,
@@ -315,6 +317,10 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 vol.Optional(
                     CONF_PREFER_LOCAL_INTENTS, default=current.get(CONF_PREFER_LOCAL_INTENTS, True)
                 ): BooleanSelector(),
+                vol.Optional(
+                    CONF_ENTITY_RETRIEVAL_THRESHOLD,
+                    default=current.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD),
+                ): NumberSelector(NumberSelectorConfig(min=0, max=10000, step=1, mode=NumberSelectorMode.BOX)),
             }
         )
         return schema

@@ -26,6 +26,7 @@ RECOVERY_PROBE_SECONDS: Final = 30
 INFO_PATH: Final = "/v1/havencore/info"
 MODELS_PATH: Final = "/v1/models"
 CHAT_PATH: Final = "/v1/chat/completions"
+EMBEDDINGS_PATH: Final = "/v1/embeddings"
 
 # Supervisor discovery: the add-on announces these keys.
 DISCOVERY_HOST: Final = "host"
@@ -47,6 +48,7 @@ CONF_LANGUAGE: Final = "language"
 CONF_VOICE: Final = "voice"
 CONF_SPEED: Final = "speed"
 CONF_PREFER_LOCAL_INTENTS: Final = "prefer_local_intents"
+CONF_ENTITY_RETRIEVAL_THRESHOLD: Final = "entity_retrieval_threshold"
 
 DEFAULT_CONVERSATION_NAME: Final = "HavenCore conversation"
 DEFAULT_STT_NAME: Final = "HavenCore speech-to-text"
@@ -61,6 +63,12 @@ DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
 # Earlier user turns kept in the prompt; 0 keeps everything.
 DEFAULT_MAX_HISTORY: Final = 10
 DEFAULT_SPEED: Final = 1.0
+# Above this many exposed entities, only those most relevant to the request reach the prompt and the tools; 0 never.
+DEFAULT_ENTITY_RETRIEVAL_THRESHOLD: Final = 40
+# How many entities retrieval hands the model, besides those the request names outright.
+RETRIEVED_ENTITIES: Final = 12
+# Entity descriptions embedded per request to the backend.
+EMBEDDINGS_BATCH: Final = 256
 
 DEFAULT_PROMPT: Final = (
     llm.DEFAULT_INSTRUCTIONS_PROMPT + "Only say that you did something when a tool result confirms it."
@@ -75,6 +83,7 @@ DEFAULT_CONVERSATION_OPTIONS: Final = {
     CONF_MAX_TOOL_ITERATIONS: DEFAULT_MAX_TOOL_ITERATIONS,
     CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
     CONF_PREFER_LOCAL_INTENTS: True,
+    CONF_ENTITY_RETRIEVAL_THRESHOLD: DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
 }
 DEFAULT_AI_TASK_OPTIONS: Final = {CONF_MODEL: DEFAULT_MODEL}
 DEFAULT_STT_OPTIONS: Final[dict[str, str]] = {}

@@ -20,12 +20,14 @@ from voluptuous_openapi import convert
 from .action_check import async_check_tool_result
 from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
 from .const import (
+    CONF_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
     CONF_MODEL,
     CONF_PROMPT,
     CONF_TEMPERATURE,
+    DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MAX_TOOL_ITERATIONS,
@@ -33,7 +35,9 @@ from .const import (
     DOMAIN,
     LOGGER,
     MAX_TOOL_CORRECTIONS,
+    RETRIEVED_ENTITIES,
 )
+from .entity_retrieval import EntityIndex
 from .prompt_layout import PromptLayout, build_layout, render_instructions
 from .reply import tool_failed
 from .runtime import HavenCoreConfigEntry
@@ -171,6 +175,9 @@ class HavenCoreEntity(Entity):
 class HavenCoreLLMEntity(HavenCoreEntity):
     """Base of the conversation agent and the AI Task entity: runs the model and tool loop over a chat log."""
 
+    # Embeddings of the exposed entities, made on the first turn that needs retrieval.
+    _entity_index: EntityIndex | None = None
+
     async def _async_handle_chat_log(
         self,
         chat_log: conversation.ChatLog,
@@ -269,7 +276,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         user_name: str | None = None
         if user_input.context.user_id and (user := await self.hass.auth.async_get_user(user_input.context.user_id)):
             user_name = user.name
-        retrieved: list[ExposedEntity] | None = None
+        retrieved = await self._async_retrieve(chat_log, user_input.text, entities)
         layout = build_layout(
             instructions=render_instructions(
                 self.hass,
@@ -286,3 +293,22 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
         return layout, entities if retrieved is None else retrieved
+
+    async def _async_retrieve(
+        self, chat_log: conversation.ChatLog, request: str, entities: list[ExposedEntity]
+    ) -> list[ExposedEntity] | None:
+        """The entities relevant to the request when the home exposes too many to list; ``None`` to list all.
+
+        Without an embeddings model, or when the backend cannot embed right now, every entity is listed.
+        """
+        threshold = int(self.subentry.data.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD))
+        model = self.entry.runtime_data.info.embeddings_model
+        if not chat_log.llm_api or not model or not threshold or len(entities) <= threshold:
+            return None
+        if self._entity_index is None:
+            self._entity_index = EntityIndex(self.entry.runtime_data.client, model)
+        try:
+            return await self._entity_index.async_select(entities, request, RETRIEVED_ENTITIES)
+        except (HavenCoreConnectionError, HavenCoreResponseError) as err:
+            LOGGER.warning("Listing every exposed entity: the backend could not embed the request: %s", err)
+            return None
