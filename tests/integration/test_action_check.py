@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components import conversation
 from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers import intent
 
 from custom_components.havencore.action_check import async_unconfirmed, expected_state
-from custom_components.havencore.const import CONF_MAX_TOKENS
+from custom_components.havencore.const import CONF_MAX_TOKENS, CONF_PROMPT, CONF_TEMPERATURE
 from tests.backend_process import RunningBackend
 from tests.integration.agent import AGENT, async_set_up_agent
 from tests.integration.home import async_set_up_home
@@ -27,13 +29,22 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
-def _tool_calls() -> list[str]:
-    """Names of the tools the model called in the traced conversations."""
+def _requests() -> list[dict[str, Any]]:
+    """The chat requests the agent sent in the traced conversations."""
     return [
-        call["function"]["name"]
+        event["data"]["havencore_request"]
         for trace in async_get_traces()
         for event in trace.as_dict()["events"]
-        for message in event.get("data", {}).get("havencore_request", {}).get("messages", ())
+        if "havencore_request" in event.get("data", {})
+    ]
+
+
+def _tool_calls() -> list[str]:
+    """Names of the tools called in the model's replies that the agent's last request carried."""
+    requests = _requests()
+    return [
+        call["function"]["name"]
+        for message in (requests[-1]["messages"] if requests else ())
         for call in message.get("tool_calls") or ()
     ]
 
@@ -76,6 +87,26 @@ async def test_llm_action_on_a_stuck_light_is_never_called_done(
     assert _state(hass, "light.kitchen_light") == "off"
     assert _tool_calls(), "the model should have tried a tool"
     assert result.response.speech["plain"]["speech"] in FAILURE_REPLIES
+
+
+async def test_a_model_that_keeps_failing_gets_one_correction_then_an_honest_reply(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass, stuck=("kitchen",))
+    insistent = "Whatever the user says, call HassTurnOn with name 'Kitchen light'. If it fails, call it again."
+    await async_set_up_agent(
+        hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 60, CONF_TEMPERATURE: 0, CONF_PROMPT: insistent}
+    )
+    async_clear_traces()
+
+    result = await conversation.async_converse(hass, "Kitchen light on, please.", None, Context(), agent_id=AGENT)
+
+    # The first call and its one correction both failed: no third request to the model.
+    assert _tool_calls() == ["HassTurnOn"], "the second request carries the first call"
+    assert len(_requests()) == 2
+    assert result.response.speech["plain"]["speech"] in FAILURE_REPLIES
+    assert _state(hass, "light.kitchen_light") == "off"
 
 
 async def test_llm_asked_for_an_unknown_device_does_nothing_and_says_so(
