@@ -38,6 +38,7 @@ from .const import (
     RETRIEVED_ENTITIES,
 )
 from .entity_retrieval import EntityIndex
+from .live_context import with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
 from .reply import tool_failed
 from .runtime import HavenCoreConfigEntry
@@ -292,6 +293,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         )
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
+        if retrieved is not None and chat_log.llm_api:
+            chat_log.llm_api = with_retrieved_live_context(chat_log.llm_api, retrieved)
         return layout, entities if retrieved is None else retrieved
 
     async def _async_retrieve(

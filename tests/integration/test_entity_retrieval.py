@@ -11,13 +11,15 @@ from homeassistant.components import conversation
 from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
 
 from custom_components.havencore.api import HavenCoreClient, HavenCoreResponseError
 from custom_components.havencore.const import CONF_ENTITY_RETRIEVAL_THRESHOLD, CONF_MAX_TOKENS, DOMAIN
 from custom_components.havencore.entity_retrieval import EntityIndex
-from custom_components.havencore.vocabulary import ExposedEntity
+from custom_components.havencore.live_context import with_retrieved_live_context
+from custom_components.havencore.vocabulary import ExposedEntity, async_exposed_entities
 from tests.backend_process import RunningBackend, http_json
 from tests.integration.agent import AGENT, async_set_up_agent
 from tests.integration.conftest import API_KEY
@@ -128,3 +130,24 @@ async def test_index_finds_entities_by_meaning_and_follows_renames(
 
     with pytest.raises(HavenCoreResponseError):
         await EntityIndex(client, "no-such-model").async_select([pump], "fish", 1)
+
+
+async def test_live_context_answers_only_for_the_retrieved_entities(hass_with_core: HomeAssistant) -> None:
+    hass = hass_with_core
+    await _set_up_big_home(hass, 60)
+    assert await async_setup_component(hass, "conversation", {})
+    llm_context = llm.LLMContext(
+        platform=DOMAIN, context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context)
+    pump = next(entity for entity in async_exposed_entities(hass) if entity.names == (TARGET,))
+
+    limited = with_retrieved_live_context(api, [pump])
+
+    assert [tool.name for tool in limited.tools] == [tool.name for tool in api.tools]
+    result = await limited.async_call_tool(llm.ToolInput(tool_name="GetLiveContext", tool_args={}))
+    assert result["success"] is True
+    assert TARGET in str(result["result"])
+    assert "Garage dehumidifier" not in str(result["result"])
+    full = await api.async_call_tool(llm.ToolInput(tool_name="GetLiveContext", tool_args={}))
+    assert "Garage dehumidifier" in str(full["result"])
