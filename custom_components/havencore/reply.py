@@ -19,11 +19,12 @@ NO_MATCH_ERROR = "MatchFailedError"
 
 
 def _is_raw_json(text: str) -> bool:
+    """Whether the reply opens with a JSON value: small models echo a call and its result as JSON lines."""
     stripped = text.strip()
     if not stripped.startswith(("{", "[")):
         return False
     try:
-        json.loads(stripped)
+        json.JSONDecoder().raw_decode(stripped)
     except ValueError:
         return False
     return True

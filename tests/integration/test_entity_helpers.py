@@ -184,6 +184,11 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
         ),
         ([], "", "Sorry, I could not put that into words."),
         ([], "[1, 2]", "Sorry, I could not put that into words."),
+        (
+            [{"response_type": "action_done", "data": {"success": [{"name": "Kitchen light", "type": "entity"}]}}],
+            '{"name": "HassTurnOn", "arguments": {"name": "Kitchen light"}}\n{"response_type": "action_done"}',
+            "Done: Kitchen light.",
+        ),
         ([], "The kitchen light is on.", "The kitchen light is on."),
         ([], "{not json at all", "{not json at all"),
     ],
