@@ -11,7 +11,7 @@ from homeassistant.helpers import llm
 from homeassistant.util import yaml as yaml_util
 from homeassistant.util.json import JsonObjectType
 
-from .vocabulary import ExposedEntity
+from .vocabulary import ASSISTANT, ExposedEntity
 
 
 class RetrievedLiveContextTool(llm.GetLiveContextTool):
@@ -25,10 +25,9 @@ class RetrievedLiveContextTool(llm.GetLiveContextTool):
     ) -> JsonObjectType:
         """The live states of the retrieved entities, e.g. ``{"success": True, "result": "Live Context: ...\\n-
         names: Garage aquarium pump\\n  domain: input_boolean\\n  state: 'off'\\n"}``."""
-        if llm_context.assistant is None:
-            return await super().async_call(hass, tool_input, llm_context)
-        # HA's own description of each entity's state (pinned HA version), filtered to what retrieval picked.
-        exposed = llm._get_exposed_entities(hass, llm_context.assistant)["entities"]
+        # HA's own description of each entity's state (pinned HA version), filtered to what retrieval picked; the
+        # entities are those exposed to Assist, as retrieval's were.
+        exposed = llm._get_exposed_entities(hass, ASSISTANT)["entities"]
         entries = [info for entity_id, info in exposed.items() if entity_id in self._entity_ids]
         return {
             "success": True,
