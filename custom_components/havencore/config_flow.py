@@ -42,9 +42,11 @@ from .const import (
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
+    CONF_MEMORY_TOKEN_BUDGET,
     CONF_MODEL,
     CONF_PREFER_LOCAL_INTENTS,
     CONF_PROMPT,
+    CONF_RESUME_WINDOW,
     CONF_SPEED,
     CONF_TEMPERATURE,
     CONF_VOICE,
@@ -52,6 +54,8 @@ from .const import (
     DEFAULT_AI_TASK_OPTIONS,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_CONVERSATION_OPTIONS,
+    DEFAULT_MEMORY_TOKEN_BUDGET,
+    DEFAULT_RESUME_WINDOW,
     DEFAULT_STT_NAME,
     DEFAULT_STT_OPTIONS,
     DEFAULT_TTS_NAME,
@@ -315,6 +319,17 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 vol.Optional(
                     CONF_PREFER_LOCAL_INTENTS, default=current.get(CONF_PREFER_LOCAL_INTENTS, True)
                 ): BooleanSelector(),
+                vol.Optional(
+                    CONF_RESUME_WINDOW, default=current.get(CONF_RESUME_WINDOW, DEFAULT_RESUME_WINDOW)
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=1440, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
+                    )
+                ),
+                vol.Optional(
+                    CONF_MEMORY_TOKEN_BUDGET,
+                    default=current.get(CONF_MEMORY_TOKEN_BUDGET, DEFAULT_MEMORY_TOKEN_BUDGET),
+                ): NumberSelector(NumberSelectorConfig(min=0, max=4000, step=10, mode=NumberSelectorMode.BOX)),
             }
         )
         return schema
