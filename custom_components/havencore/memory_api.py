@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import partial
 from http import HTTPStatus
@@ -130,9 +131,13 @@ class ForgetTool(llm.Tool):
 async def async_owned_memory(entry: HavenCoreConfigEntry, memory_id: str, user_id: str | None) -> MemoryRecord | None:
     """The memory with this id (of this user, when one is given), or ``None``."""
     try:
+        uuid.UUID(memory_id)
+    except ValueError:
+        return None  # not even a memory id
+    try:
         memory = await entry.runtime_data.client.async_get_memory(memory_id)
     except HavenCoreResponseError as err:
-        if err.status in (HTTPStatus.NOT_FOUND, HTTPStatus.UNPROCESSABLE_ENTITY):  # none, or not even a memory id
+        if err.status == HTTPStatus.NOT_FOUND:
             return None
         raise
     return memory if user_id is None or memory.user_id == user_id else None
