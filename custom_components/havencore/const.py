@@ -96,6 +96,8 @@ DEFAULT_TTS_OPTIONS: Final = {CONF_SPEED: DEFAULT_SPEED}
 # Capabilities a backend lists in its info; speech entities exist only where the backend has the server.
 CAPABILITY_STT: Final = "stt"
 CAPABILITY_TTS: Final = "tts"
+# The backend has semantic memory and documents (it has an embeddings model); history it always keeps.
+CAPABILITY_MEMORY: Final = "memory"
 
 # Memory: matches below this cosine similarity are too loosely related to put into a prompt or forget by query.
 MEMORY_MIN_SCORE: Final = 0.35

@@ -9,6 +9,7 @@ from homeassistant.components import conversation
 
 from .api import HavenCoreError, MemoryRecord, PassageMatch
 from .const import (
+    CAPABILITY_MEMORY,
     CHARS_PER_TOKEN,
     DOCUMENT_SEARCH_LIMIT,
     LOGGER,
@@ -46,7 +47,7 @@ async def async_add_memory_context(
 ) -> None:
     """Appends what the backend finds for the user's words to the system prompt; skipped quietly without memory."""
     runtime = entry.runtime_data
-    if token_budget <= 0 or runtime.info.embeddings_model is None:
+    if token_budget <= 0 or CAPABILITY_MEMORY not in runtime.info.capabilities:
         return
     user_id = memory_user_id(user_input.context.user_id)
     try:
