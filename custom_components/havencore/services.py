@@ -13,7 +13,7 @@ from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
@@ -140,13 +140,19 @@ async def _async_ask(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_user(call: ServiceCall) -> str:
-    """The user an action acts for: the one named (who must exist), else the caller, else the household."""
+    """The user an action acts for: the one named (who must exist; only an admin names another), else the caller,
+    else the household."""
     if (user_id := call.data.get(ATTR_USER)) is None:
         return memory_user_id(call.context.user_id)
     if await call.hass.auth.async_get_user(user_id) is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="unknown_user", translation_placeholders={"user": user_id}
         )
+    caller_id = call.context.user_id
+    if caller_id is not None and caller_id != user_id:
+        caller = await call.hass.auth.async_get_user(caller_id)
+        if caller is None or not caller.is_admin:
+            raise Unauthorized(context=call.context)
     return str(user_id)
 
 

@@ -10,7 +10,7 @@ import pytest
 import voluptuous as vol
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant, ServiceResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import intent
 from pytest_homeassistant_custom_component.common import MockUser
 
@@ -47,9 +47,14 @@ async def test_remember_recall_and_forget(
     hass_with_core: HomeAssistant, backend: RunningBackend, hass_admin_user: MockUser, hass_read_only_user: MockUser
 ) -> None:
     hass = hass_with_core
-    await async_set_up_agent(hass, backend.url, API_KEY)
+    entry = await async_set_up_agent(hass, backend.url, API_KEY)
 
-    stored = await _call(hass, "remember", {"text": "The spare key is under the blue pot."}, hass_admin_user)
+    stored = await _call(
+        hass,
+        "remember",
+        {"text": "The spare key is under the blue pot.", "config_entry_id": entry.entry_id},
+        hass_admin_user,
+    )
     assert stored is not None
     # An admin's automation may write into another user's memory.
     await _call(
@@ -65,6 +70,9 @@ async def test_remember_recall_and_forget(
     assert best["score"] > 0.5
     [walk] = await _recall(hass, "When do I walk the dog?", hass_read_only_user)
     assert walk["kind"] == "routine"
+    # Anyone else may not read an admin's memory.
+    with pytest.raises(Unauthorized):
+        await _call(hass, "recall", {"query": "spare key", "user_id": hass_admin_user.id}, hass_read_only_user)
 
     assert await _call(hass, "forget", {"memory_id": stored["memory_id"]}, response=False) is None
     assert all(
