@@ -233,10 +233,7 @@ class HavenCoreClient:
     async def async_list_models(self) -> list[str]:
         """Ids of the chat models the backend serves, its default first."""
         body = await self._get_json(MODELS_PATH)
-        try:
-            return [str(model["id"]) for model in body["data"]]
-        except (KeyError, TypeError) as err:
-            raise HavenCoreConnectionError(f"Unexpected model list from the backend: {err!r}") from err
+        return _parsed(lambda data: [str(model["id"]) for model in data["data"]], body)
 
     async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Streams an OpenAI-style chat completion, yielding each decoded chunk."""

@@ -78,6 +78,7 @@ class ConversationHistory:
         user_id = memory_user_id(user_input.context.user_id)
         if (
             window_minutes <= 0
+            or not self._entry.runtime_data.availability.available  # no waiting on a backend known to be gone
             or len(chat_log.content) != 2
             or (not user_input.context.user_id and not user_input.device_id)
         ):

@@ -47,7 +47,11 @@ async def async_add_memory_context(
 ) -> None:
     """Appends what the backend finds for the user's words to the system prompt; skipped quietly without memory."""
     runtime = entry.runtime_data
-    if token_budget <= 0 or CAPABILITY_MEMORY not in runtime.info.capabilities:
+    if (
+        token_budget <= 0
+        or CAPABILITY_MEMORY not in runtime.info.capabilities
+        or not runtime.availability.available  # no waiting on a backend known to be gone
+    ):
         return
     user_id = memory_user_id(user_input.context.user_id)
     try:
