@@ -6,16 +6,19 @@ from typing import Any
 
 import pytest
 import voluptuous as vol
+from homeassistant.components import conversation
+from homeassistant.components.conversation.chat_log import DATA_CHAT_LOGS
 from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, CONF_URL
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import llm
+from homeassistant.helpers import intent, llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.havencore.const import DOMAIN, MEMORY_LLM_API_ID, SUBENTRY_CONVERSATION
 from tests.backend_process import RunningBackend
-from tests.integration.agent_setup import async_set_up_agent
+from tests.integration.agent_setup import AGENT, async_set_up_agent
 from tests.integration.conftest import API_KEY
+from tests.integration.test_memory_context import QUICK_LLM
 
 
 def _api_ids(hass: HomeAssistant) -> list[str]:
@@ -112,3 +115,24 @@ async def test_tool_arguments_are_validated(hass_with_core: HomeAssistant, backe
         await _call(api, "remember", text="Hi", kind="gossip")
     with pytest.raises(vol.Invalid):
         await _call(api, "forget")
+
+
+async def test_agent_with_assist_and_memory_offers_both_tool_sets(
+    hass_with_core: HomeAssistant, backend: RunningBackend, hass_admin_user: MockUser
+) -> None:
+    hass = hass_with_core
+    await async_set_up_agent(
+        hass, backend.url, API_KEY, **QUICK_LLM, **{CONF_LLM_HASS_API: [llm.LLM_API_ASSIST, MEMORY_LLM_API_ID]}
+    )
+
+    result = await conversation.async_converse(
+        hass, "What do you remember about me?", None, Context(user_id=hass_admin_user.id), agent_id=AGENT
+    )
+
+    assert result.response.response_type is not intent.IntentResponseType.ERROR, result.response.speech
+    chat_log = hass.data[DATA_CHAT_LOGS][result.conversation_id or ""]
+    assert chat_log.llm_api is not None
+    names = {tool.name for tool in chat_log.llm_api.tools}
+    # HA namespaces merged APIs by the slug of their names.
+    assert {"havencore-memory__remember", "havencore-memory__recall", "havencore-memory__forget"} <= names
+    assert "assist__HassTurnOn" in names
