@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import HavenCoreAuthError, HavenCoreClient, HavenCoreConnectionError
 from .availability import BackendAvailability
 from .const import CAPABILITY_STT, CAPABILITY_TTS, DOMAIN
+from .memory_api import async_offer_memory_api
 from .runtime import HavenCoreConfigEntry, HavenCoreRuntimeData
 from .services import async_register_services
 from .wyoming_client import async_describe
@@ -21,7 +22,7 @@ PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION, Platform.STT, Platform.TTS
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Registers the ``havencore.*`` actions."""
+    """Registers the ``havencore.*`` actions (the memory LLM API comes with the first loaded entry)."""
     async_register_services(hass)
     return True
 
@@ -55,6 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HavenCoreConfigEntry) ->
         stt_info=stt_info,
         tts_info=tts_info,
     )
+    async_offer_memory_api(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True

@@ -1,17 +1,29 @@
-"""HTTP client for the HavenCore backend: its own info route and the OpenAI-compatible chat API."""
+"""HTTP client for the HavenCore backend: its own info, history, memory and document routes and the chat API."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from .const import CHAT_PATH, CHAT_TIMEOUT, CONNECT_TIMEOUT, EMBEDDINGS_PATH, INFO_PATH, MODELS_PATH
+from .const import (
+    CHAT_PATH,
+    CHAT_TIMEOUT,
+    CONNECT_TIMEOUT,
+    DOCUMENTS_PATH,
+    EMBEDDINGS_PATH,
+    HISTORY_PATH,
+    INFO_PATH,
+    INGEST_TIMEOUT,
+    MEMORIES_PATH,
+    MODELS_PATH,
+)
 
 
 class HavenCoreError(Exception):
@@ -66,6 +78,72 @@ class BackendInfo:
             raise HavenCoreConnectionError(f"Unexpected answer from the backend: {err!r}") from err
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation the backend keeps, without its turns."""
+
+    id: str
+    device_id: str
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    """The words of one stored turn."""
+
+    user_text: str
+    assistant_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """A memory of a user; ``score`` is its similarity to the query when it came from a search."""
+
+    id: str
+    user_id: str
+    kind: str
+    text: str
+    score: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> MemoryRecord:
+        """Parses ``{"object": "memory", "id": "…", "user_id": "…", "kind": "fact", "text": "…", "score": 0.71}``."""
+        score = data.get("score")
+        return cls(
+            id=str(data["id"]),
+            user_id=str(data["user_id"]),
+            kind=str(data["kind"]),
+            text=str(data["text"]),
+            score=None if score is None else float(score),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PassageMatch:
+    """A passage of an ingested document found by a search."""
+
+    document_id: str
+    title: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedDocument:
+    """A document the backend has chunked and embedded."""
+
+    id: str
+    chunks: int
+
+
+def _parsed[T](parse: Callable[[Any], T], body: Any) -> T:
+    """``parse(body)``, with a malformed body reported as a backend that does not speak HavenCore."""
+    try:
+        return parse(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise HavenCoreConnectionError(f"Unexpected answer from the backend: {err!r}") from err
+
+
 def _error_message(body: Any, status: int) -> str:
     """The message of an OpenAI-style error body, e.g. ``{"error": {"message": "model not found", ...}}``."""
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -114,13 +192,26 @@ class HavenCoreClient:
         """Request headers, with the bearer key when one is configured."""
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
-    async def _get_json(self, path: str) -> Any:
+    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return await self._request_json("GET", path, params=params)
+
+    async def _request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        time_limit: float = CONNECT_TIMEOUT,
+    ) -> Any:
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                async with self._session.get(self.base_url + path, headers=self.headers) as response:
-                    body = await response.json(content_type=None)
-                    self._raise_for_status(response.status, body)
-                    return body
+            async with asyncio.timeout(time_limit):
+                async with self._session.request(
+                    method, self.base_url + path, json=body, params=params, headers=self.headers
+                ) as response:
+                    answer = await response.json(content_type=None)
+                    self._raise_for_status(response.status, answer)
+                    return answer
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             raise HavenCoreConnectionError(f"Cannot reach the backend at {self.base_url}: {err!r}") from err
 
@@ -143,10 +234,7 @@ class HavenCoreClient:
     async def async_list_models(self) -> list[str]:
         """Ids of the chat models the backend serves, its default first."""
         body = await self._get_json(MODELS_PATH)
-        try:
-            return [str(model["id"]) for model in body["data"]]
-        except (KeyError, TypeError) as err:
-            raise HavenCoreConnectionError(f"Unexpected model list from the backend: {err!r}") from err
+        return _parsed(lambda data: [str(model["id"]) for model in data["data"]], body)
 
     async def async_embed(self, model: str, texts: list[str]) -> list[list[float]]:
         """One embedding vector per text, from ``POST /v1/embeddings``."""
@@ -179,3 +267,81 @@ class HavenCoreClient:
                             yield chunk
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
             raise HavenCoreConnectionError(f"Lost the backend at {self.base_url}: {err!r}") from err
+
+    async def async_append_turn(self, conversation_id: str, turn: dict[str, Any]) -> None:
+        """Stores one turn (``user_id``, ``user_text``, ``assistant_text``, ...) in a conversation."""
+        await self._request_json("POST", f"{HISTORY_PATH}/{quote(conversation_id, safe='')}/turns", body=turn)
+
+    async def async_list_conversations(
+        self, user_id: str, device_id: str | None = None, since: float | None = None, limit: int = 50
+    ) -> list[ConversationSummary]:
+        """A user's conversations (on one device, updated since a Unix time), latest update first."""
+        params = {"user_id": user_id, "limit": str(limit)}
+        if device_id:
+            params["device_id"] = device_id
+        if since is not None:
+            params["since"] = str(since)
+        body = await self._get_json(HISTORY_PATH, params)
+        return _parsed(
+            lambda data: [
+                ConversationSummary(str(item["id"]), str(item["device_id"]), float(item["updated_at"]))
+                for item in data["data"]
+            ],
+            body,
+        )
+
+    async def async_get_turns(self, conversation_id: str) -> list[StoredTurn]:
+        """The turns of a conversation in order."""
+        body = await self._get_json(f"{HISTORY_PATH}/{quote(conversation_id, safe='')}")
+        return _parsed(
+            lambda data: [StoredTurn(str(turn["user_text"]), str(turn["assistant_text"])) for turn in data["turns"]],
+            body,
+        )
+
+    async def async_delete_history(self, user_id: str) -> int:
+        """Deletes every conversation of a user; returns how many there were."""
+        body = await self._request_json("DELETE", HISTORY_PATH, params={"user_id": user_id})
+        return _parsed(lambda data: int(data["conversations"]), body)
+
+    async def async_add_memory(self, user_id: str, text: str, kind: str) -> MemoryRecord:
+        """Embeds and stores a memory of a user."""
+        body = await self._request_json("POST", MEMORIES_PATH, body={"user_id": user_id, "text": text, "kind": kind})
+        return _parsed(MemoryRecord.from_json, body)
+
+    async def async_search_memories(self, user_id: str, query: str, limit: int) -> list[MemoryRecord]:
+        """A user's memories closest in meaning to ``query``, best first, with their scores."""
+        body = await self._request_json(
+            "POST", f"{MEMORIES_PATH}/search", body={"user_id": user_id, "query": query, "limit": limit}
+        )
+        return _parsed(lambda data: [MemoryRecord.from_json(item) for item in data["data"]], body)
+
+    async def async_get_memory(self, memory_id: str) -> MemoryRecord:
+        """One memory; a ``HavenCoreResponseError`` with status 404 when there is none."""
+        return _parsed(MemoryRecord.from_json, await self._get_json(f"{MEMORIES_PATH}/{quote(memory_id, safe='')}"))
+
+    async def async_delete_memory(self, memory_id: str) -> None:
+        """Deletes a memory; a ``HavenCoreResponseError`` with status 404 when there is none."""
+        await self._request_json("DELETE", f"{MEMORIES_PATH}/{quote(memory_id, safe='')}")
+
+    async def async_ingest_document(
+        self, title: str, media_type: str, *, text: str | None = None, content_base64: str | None = None
+    ) -> IngestedDocument:
+        """Chunks, embeds and stores a document given as ``text`` or, for PDFs, ``content_base64``."""
+        request: dict[str, Any] = {"title": title, "media_type": media_type}
+        if text is not None:
+            request["text"] = text
+        if content_base64 is not None:
+            request["content_base64"] = content_base64
+        body = await self._request_json("POST", DOCUMENTS_PATH, body=request, time_limit=INGEST_TIMEOUT)
+        return _parsed(lambda data: IngestedDocument(str(data["id"]), int(data["chunks"])), body)
+
+    async def async_search_documents(self, query: str, limit: int) -> list[PassageMatch]:
+        """The document passages closest in meaning to ``query``, best first."""
+        body = await self._request_json("POST", f"{DOCUMENTS_PATH}/search", body={"query": query, "limit": limit})
+        return _parsed(
+            lambda data: [
+                PassageMatch(str(item["document_id"]), str(item["title"]), str(item["text"]), float(item["score"]))
+                for item in data["data"]
+            ],
+            body,
+        )

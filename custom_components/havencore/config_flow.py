@@ -43,9 +43,11 @@ from .const import (
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
+    CONF_MEMORY_TOKEN_BUDGET,
     CONF_MODEL,
     CONF_PREFER_LOCAL_INTENTS,
     CONF_PROMPT,
+    CONF_RESUME_WINDOW,
     CONF_SPEED,
     CONF_TEMPERATURE,
     CONF_VOICE,
@@ -54,6 +56,8 @@ from .const import (
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_CONVERSATION_OPTIONS,
     DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
+    DEFAULT_MEMORY_TOKEN_BUDGET,
+    DEFAULT_RESUME_WINDOW,
     DEFAULT_STT_NAME,
     DEFAULT_STT_OPTIONS,
     DEFAULT_TTS_NAME,
@@ -321,6 +325,17 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                     CONF_ENTITY_RETRIEVAL_THRESHOLD,
                     default=current.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD),
                 ): NumberSelector(NumberSelectorConfig(min=0, max=10000, step=1, mode=NumberSelectorMode.BOX)),
+                vol.Optional(
+                    CONF_RESUME_WINDOW, default=current.get(CONF_RESUME_WINDOW, DEFAULT_RESUME_WINDOW)
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=1440, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
+                    )
+                ),
+                vol.Optional(
+                    CONF_MEMORY_TOKEN_BUDGET,
+                    default=current.get(CONF_MEMORY_TOKEN_BUDGET, DEFAULT_MEMORY_TOKEN_BUDGET),
+                ): NumberSelector(NumberSelectorConfig(min=0, max=4000, step=10, mode=NumberSelectorMode.BOX)),
             }
         )
         return schema

@@ -27,6 +27,13 @@ INFO_PATH: Final = "/v1/havencore/info"
 MODELS_PATH: Final = "/v1/models"
 CHAT_PATH: Final = "/v1/chat/completions"
 EMBEDDINGS_PATH: Final = "/v1/embeddings"
+HISTORY_PATH: Final = "/v1/havencore/history"
+MEMORIES_PATH: Final = "/v1/havencore/memories"
+DOCUMENTS_PATH: Final = "/v1/havencore/documents"
+# Memory lookups sit in front of a reply: a slow backend costs at most this much before the turn goes on without them.
+MEMORY_LOOKUP_TIMEOUT: Final = 3.0
+# Ingesting embeds every chunk of a document, which takes a while on a CPU.
+INGEST_TIMEOUT: Final = 120.0
 
 # Supervisor discovery: the add-on announces these keys.
 DISCOVERY_HOST: Final = "host"
@@ -49,6 +56,8 @@ CONF_VOICE: Final = "voice"
 CONF_SPEED: Final = "speed"
 CONF_PREFER_LOCAL_INTENTS: Final = "prefer_local_intents"
 CONF_ENTITY_RETRIEVAL_THRESHOLD: Final = "entity_retrieval_threshold"
+CONF_RESUME_WINDOW: Final = "resume_window"
+CONF_MEMORY_TOKEN_BUDGET: Final = "memory_token_budget"
 
 DEFAULT_CONVERSATION_NAME: Final = "HavenCore conversation"
 DEFAULT_STT_NAME: Final = "HavenCore speech-to-text"
@@ -69,6 +78,10 @@ DEFAULT_ENTITY_RETRIEVAL_THRESHOLD: Final = 40
 RETRIEVED_ENTITIES: Final = 12
 # Entity descriptions embedded per request to the backend.
 EMBEDDINGS_BATCH: Final = 256
+# Minutes after its last turn within which a user's conversation on the same device is resumed; 0 turns it off.
+DEFAULT_RESUME_WINDOW: Final = 30
+# Rough tokens (about four characters each) of memories and document passages added to a turn's prompt; 0 adds none.
+DEFAULT_MEMORY_TOKEN_BUDGET: Final = 300
 
 DEFAULT_PROMPT: Final = (
     llm.DEFAULT_INSTRUCTIONS_PROMPT + "Only say that you did something when a tool result confirms it."
@@ -84,6 +97,8 @@ DEFAULT_CONVERSATION_OPTIONS: Final = {
     CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
     CONF_PREFER_LOCAL_INTENTS: True,
     CONF_ENTITY_RETRIEVAL_THRESHOLD: DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
+    CONF_RESUME_WINDOW: DEFAULT_RESUME_WINDOW,
+    CONF_MEMORY_TOKEN_BUDGET: DEFAULT_MEMORY_TOKEN_BUDGET,
 }
 DEFAULT_AI_TASK_OPTIONS: Final = {CONF_MODEL: DEFAULT_MODEL}
 DEFAULT_STT_OPTIONS: Final[dict[str, str]] = {}
@@ -92,3 +107,16 @@ DEFAULT_TTS_OPTIONS: Final = {CONF_SPEED: DEFAULT_SPEED}
 # Capabilities a backend lists in its info; speech entities exist only where the backend has the server.
 CAPABILITY_STT: Final = "stt"
 CAPABILITY_TTS: Final = "tts"
+# The backend has semantic memory and documents (it has an embeddings model); history it always keeps.
+CAPABILITY_MEMORY: Final = "memory"
+
+# Memory: matches below this cosine similarity are too loosely related to put into a prompt or forget by query.
+MEMORY_MIN_SCORE: Final = 0.35
+MEMORY_SEARCH_LIMIT: Final = 5
+DOCUMENT_SEARCH_LIMIT: Final = 3
+CHARS_PER_TOKEN: Final = 4
+# Whose memory a turn without a Home Assistant user (a voice satellite, an automation) belongs to: the household's.
+ANONYMOUS_USER_ID: Final = "anonymous"
+DEFAULT_MEMORY_KIND: Final = "fact"
+MEMORY_LLM_API_ID: Final = "havencore_memory"
+MEMORY_LLM_API_NAME: Final = "HavenCore memory"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from hassil.recognize import RecognizeResult
@@ -14,9 +15,23 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_PREFER_LOCAL_INTENTS, CONF_PROMPT, DEFAULT_PROMPT, DOMAIN, SUBENTRY_CONVERSATION
+from .const import (
+    CONF_MAX_HISTORY,
+    CONF_MEMORY_TOKEN_BUDGET,
+    CONF_PREFER_LOCAL_INTENTS,
+    CONF_PROMPT,
+    CONF_RESUME_WINDOW,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_MEMORY_TOKEN_BUDGET,
+    DEFAULT_PROMPT,
+    DEFAULT_RESUME_WINDOW,
+    DOMAIN,
+    SUBENTRY_CONVERSATION,
+)
 from .entity import HavenCoreLLMEntity
 from .errors import async_error_message
+from .history import ConversationHistory
+from .memory_context import async_memory_context
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
 
@@ -40,6 +55,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
 
     def __init__(self, entry: HavenCoreConfigEntry, subentry: ConfigSubentry) -> None:
         super().__init__(entry, subentry)
+        self._history = ConversationHistory(entry)
         if subentry.data.get(CONF_LLM_HASS_API):
             self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
 
@@ -49,6 +65,26 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         return MATCH_ALL
 
     async def _async_handle_message(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> conversation.ConversationResult:
+        """Answers one user turn, continuing the user's recent conversation and recording the turn in the backend."""
+        options = self.subentry.data
+        started = time.monotonic()
+        await self._history.async_resume(
+            user_input,
+            chat_log,
+            self.entity_id,
+            float(options.get(CONF_RESUME_WINDOW, DEFAULT_RESUME_WINDOW)),
+            int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
+        )
+        turn_start = len(chat_log.content) - 1
+        result = await self._async_answer(user_input, chat_log)
+        if result.response.response_type is not intent.IntentResponseType.ERROR:
+            timings = {"turn_ms": round((time.monotonic() - started) * 1000, 1)}
+            self._history.async_record_turn(self.hass, user_input, chat_log, turn_start, self.entity_id, timings)
+        return result
+
+    async def _async_answer(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
     ) -> conversation.ConversationResult:
         """Answers one user turn; backend failures become a short spoken error, never a hang."""
@@ -66,9 +102,12 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
         except conversation.ConverseError as err:
             return err.as_conversation_result()
+        memory = await async_memory_context(
+            self.entry, user_input, int(options.get(CONF_MEMORY_TOKEN_BUDGET, DEFAULT_MEMORY_TOKEN_BUDGET))
+        )
 
         try:
-            await self._async_handle_chat_log(chat_log, user_input=user_input)
+            await self._async_handle_chat_log(chat_log, user_input=user_input, memory=memory)
         except HomeAssistantError as err:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_error(

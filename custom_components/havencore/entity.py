@@ -184,10 +184,12 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         chat_log: conversation.ChatLog,
         structure: vol.Schema | None = None,
         user_input: conversation.ConversationInput | None = None,
+        memory: str = "",
     ) -> None:
         """Asks the backend for the next reply, running tool calls through the chat log until none are left.
 
-        With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``.
+        With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``;
+        ``memory`` (what the backend remembers that is relevant) joins that turn's context.
         """
         options = self.subentry.data
         runtime = self.entry.runtime_data
@@ -200,7 +202,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         layout: PromptLayout | None = None
         named = entities
         if user_input is not None:
-            layout, named = await self._async_layout(chat_log, user_input, entities)
+            layout, named = await self._async_layout(chat_log, user_input, entities, memory)
         if chat_log.llm_api:
             serializer, vocabulary = chat_log.llm_api.custom_serializer, vocabulary_of(named, entities)
             payload["tools"] = [format_tool(tool, serializer, vocabulary) for tool in chat_log.llm_api.tools]
@@ -270,7 +272,11 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         return failed
 
     async def _async_layout(
-        self, chat_log: conversation.ChatLog, user_input: conversation.ConversationInput, entities: list[ExposedEntity]
+        self,
+        chat_log: conversation.ChatLog,
+        user_input: conversation.ConversationInput,
+        entities: list[ExposedEntity],
+        memory: str,
     ) -> tuple[PromptLayout, list[ExposedEntity]]:
         """This turn's prompt layout, and the entities whose names the tools may use."""
         options = self.subentry.data
@@ -289,7 +295,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             retrieved=retrieved,
             now=dt_util.now(),
             user_name=user_name,
-            extra_system_prompt=chat_log.extra_system_prompt,
+            extra_system_prompt="\n\n".join(filter(None, (chat_log.extra_system_prompt, memory))) or None,
         )
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)

@@ -11,6 +11,7 @@ import pytest
 from tests.backend.conftest import API_KEY
 from tests.backend.memory_backend import start_memory_backend
 from tests.backend_process import RunningBackend, http_json
+from tests.documents import pdf_document
 
 
 @pytest.fixture(scope="module")
@@ -178,30 +179,6 @@ def test_endpoints_are_in_the_openapi_schema_and_info_lists_the_capabilities(mem
     assert {"history", "memory", "documents"} <= set(capabilities)
 
 
-def _pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with ``lines`` of Helvetica text, xref offsets and all."""
-    text = " ".join(f"({line}) Tj 0 -16 Td" for line in lines)
-    stream = f"BT /F1 12 Tf 72 720 Td {text} ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return out
-
-
 def test_documents_are_ingested_searched_and_deleted(memory_backend: RunningBackend) -> None:
     manual = (
         "# Boiler\n\nIf the boiler pressure drops below one bar, open the filling loop until the gauge shows 1.5 bar."
@@ -214,7 +191,9 @@ def test_documents_are_ingested_searched_and_deleted(memory_backend: RunningBack
     recipe = _ok(
         memory_backend, "POST", "/documents", {"title": "Recipes", "text": "Pancakes need flour, eggs and milk."}
     )
-    router_pdf = _pdf(["To reset the wifi router, hold the reset button", "for ten seconds until the light blinks."])
+    router_pdf = pdf_document(
+        ["To reset the wifi router, hold the reset button", "for ten seconds until the light blinks."]
+    )
     router = _ok(
         memory_backend,
         "POST",
