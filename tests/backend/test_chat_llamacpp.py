@@ -171,6 +171,36 @@ def test_chit_chat_with_tools_offered_stays_text(client: openai.OpenAI) -> None:
     assert len((choice.message.content or "").split()) > 3
 
 
+def test_a_call_already_answered_is_not_made_again(client: openai.OpenAI, backend: RunningBackend) -> None:
+    arguments = json.dumps({"name": "Kitchen Light"})
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL_ID,
+        messages=[
+            {"role": "system", "content": HOME_SYSTEM},
+            {"role": "user", "content": "Turn on the kitchen light"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "HassTurnOn", "arguments": arguments}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": '{"success": ["Kitchen Light"]}'},
+        ],
+        tools=[TURN_ON_NAMED],
+        temperature=0,
+        max_tokens=60,
+    )
+    message = completion.choices[0].message
+    repeated = [
+        call
+        for call in message.tool_calls or []
+        if call.type == "function" and json.loads(call.function.arguments) == {"name": "Kitchen Light"}
+    ]
+    assert not repeated
+    assert message.content or message.tool_calls
+
+
 def test_tool_schema_the_grammar_cannot_express_is_a_400(client: openai.OpenAI) -> None:
     broken: ChatCompletionFunctionToolParam = {
         "type": "function",

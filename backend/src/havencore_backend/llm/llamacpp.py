@@ -19,6 +19,7 @@ from typing import Any
 from havencore_backend.components import ComponentState, ComponentStatus
 
 from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .tool_calls import parse_tool_calls
 from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +90,18 @@ def _json_or_text(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _repeats_answered_calls(request: ChatRequest, text: str) -> bool:
+    """Whether every call in ``text`` was already made, with the same arguments, since the user last spoke."""
+    calls = parse_tool_calls(text, frozenset(str(tool["function"]["name"]) for tool in request.tools)).tool_calls
+    last_user = max((i for i, message in enumerate(request.messages) if message["role"] == "user"), default=-1)
+    made = [
+        (call["function"]["name"], _json_or_text(call["function"]["arguments"]))
+        for message in request.messages[last_user + 1 :]
+        for call in message.get("tool_calls") or ()
+    ]
+    return bool(calls) and all((call.name, json.loads(call.arguments)) in made for call in calls)
 
 
 def _forced_call_schema(request: ChatRequest) -> JSONObject | None:
@@ -235,10 +248,11 @@ class LlamaCppChatEngine:
             elif piece:
                 text.append(piece)
                 yield ChatDelta(text=piece)
-        if watch is not None and watch.forced:
+        if held and watch is not None and (watch.forced or _repeats_answered_calls(request, "".join(held))):
             # The model began a call the grammar had to bend into an offered tool or value (a joke "called"
-            # HassTurnOn): it did not mean one, so it answers in prose instead.
-            _LOGGER.info("llama.cpp tool call forced by the grammar, answering in prose: %s", "".join(held))
+            # HassTurnOn), or repeated a call whose result it already has (a loop, as the grammar allows no raw
+            # JSON echo either): it did not mean a new call, so it answers in prose instead.
+            _LOGGER.info("llama.cpp tool call forced or repeated, answering in prose: %s", "".join(held))
             held, finish_reason = [], "stop"
             prose = self._prose_grammar()
             for piece, reason in self._complete(request, prompt, stop, formatted, prose, None, cancel):
