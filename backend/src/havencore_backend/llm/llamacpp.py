@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,6 +222,7 @@ class LlamaCppChatEngine:
 
     def _deltas(self, request: ChatRequest, grammar: Any, cancel: threading.Event) -> Iterator[ChatDelta]:
         """Formats and generates (blocking); stops early once ``cancel`` is set."""
+        started = time.monotonic()
         llama = self._llama
         offer_tools = request.tools and request.tool_choice == "auto"
         formatted = self._formatter(
@@ -266,6 +268,13 @@ class LlamaCppChatEngine:
         if cancel.is_set():
             return
         completion = llama.tokenize("".join(text).encode(), add_bos=False, special=True) if text else []
+        _LOGGER.info(
+            "llama.cpp turn: %d prompt tokens (%d cached), %d generated in %.2f s",
+            len(prompt),
+            max(cached, 0),
+            len(completion),
+            time.monotonic() - started,
+        )
         yield ChatDelta(
             finish_reason=finish_reason,
             prompt_tokens=len(prompt),

@@ -4,7 +4,7 @@ Under it a (small) model writes plain text, or calls whose name is an offered to
 tool's JSON schema, enums included, so it cannot invent a tool or an entity nor write broken JSON. Calls may take
 each form the parser reads (``<tool_call>`` tags, one fenced ``json`` block, bare JSON): small coder models start a
 call with a fence, and forbidding it turns their call into prose that only describes it. Prose may not start like
-JSON nor hold ``<`` or backticks, so no unconstrained text can be read as a call.
+JSON nor hold ``<``, braces or backticks, so no unconstrained text can be read as a call or echo one.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 from .engine import ChatRequestError, JSONObject
 
 _CALL_RULE = "tool-call"
-# Prose cannot start with what starts a call (or a quote, or blanks), so the first character tells them apart.
+# What a call starts with. Prose starts with a letter or digit (or any non-ASCII character) and holds no braces,
+# tags or backticks: small models otherwise echo calls and tool results as "prose" like ``>{"name": ...}``.
 CALL_STARTS = '<{[`"'
-_PROSE_RULE = r"""[^<{\[`" \t\n] [^<`]*"""
+_PROSE_RULE = r"""[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f] [^<{}`]*"""
 PROSE_GRAMMAR = f"root ::= {_PROSE_RULE}\n"
 _ROOT_RULES = rf"""
 root ::= prose | tagged-calls | fenced-call | tool-call
