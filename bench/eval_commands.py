@@ -35,6 +35,7 @@ from demo.stack import start_demo
 from tests.backend_process import MODELS_DIR, REPO_ROOT, RunningBackend, free_port
 
 HOME_ASSISTANT_AGENT = "conversation.home_assistant"
+WARM_UP = Case("good morning", "warm-up")
 # What the llama.cpp engine logs for each generation.
 _PROMPT_LOG = re.compile(r"llama\.cpp turn: (\d+) prompt tokens \((\d+) cached\)")
 # Template entities follow their helpers a moment after an action returns.
@@ -268,9 +269,11 @@ async def evaluate(
             if "spoken" in modes and "stt" not in home.entities:
                 raise SystemExit("spoken mode needs the backend's speech-to-text (the packaged Whisper model)")
             agents = await _pipelines(home.client, agent_names, home.pipeline_id)
-            # Warm-up: first-use loading and the first prompt's prefill are not a turn's latency.
+            # Warm-up, a local and an LLM turn: first-use loading and the first prefill of the instructions and
+            # tools (minutes for the 1.5B model on 2 cores) are not a turn's latency.
             for agent in agents:
-                await run_case(home.client, agent, cases[0], None, home.backend)
+                for case in (cases[0], WARM_UP):
+                    await run_case(home.client, agent, case, None, home.backend)
             results = []
             for index, case in enumerate(cases):
                 for mode in modes:
