@@ -29,8 +29,8 @@ OFFLINE_INTEGRATIONS = (
 )
 
 
-# The demo's areas by id; onboarding makes these three, and the demo re-creates any that went missing.
-AREAS = {"kitchen": "Kitchen", "living_room": "Living Room", "bedroom": "Bedroom"}
+# The demo's areas by id; onboarding makes the first three, and the demo creates any that are missing.
+AREAS = {"kitchen": "Kitchen", "living_room": "Living Room", "bedroom": "Bedroom", "garage": "Garage"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,11 @@ DEMO_ENTITIES = (
     DemoEntity("sensor.living_room_temperature", "living_room"),
     DemoEntity("lock.front_door", "living_room"),
     DemoEntity("cover.bedroom_blinds", "bedroom"),
+    DemoEntity("fan.bedroom_fan", "bedroom"),
+    # Not shown to Assist: what no agent may touch when asked about it.
+    DemoEntity("light.garage_light", "garage", exposed=False),
 )
+DIMMABLE_LIGHTS = ("kitchen_light", "living_room_lamp", "bedroom_light", "garage_light")
 
 # The helpers behind the template entities: switched by the entities, never by Assist directly.
 HELPER_ENTITIES = tuple(
@@ -62,6 +66,8 @@ HELPER_ENTITIES = tuple(
         "heater",
         "front_door_locked",
         "bedroom_blinds_open",
+        "garage_light_power",
+        "bedroom_fan_power",
     )
 )
 
@@ -79,12 +85,37 @@ def _toggle(entity_id: str, on: str, off: str) -> dict[str, object]:
 
 
 def _light(key: str, name: str) -> dict[str, object]:
-    power = f"input_boolean.{key}_power"
+    """A dimmable light: on/off in an input boolean, brightness (0-255) in an input number."""
+    power, level = f"input_boolean.{key}_power", f"input_number.{key}_level"
     return {
         "name": name,
         "unique_id": f"havencore_demo_{key}",
         "state": f"{{{{ is_state('{power}', 'on') }}}}",
+        "level": f"{{{{ states('{level}') | int }}}}",
         **_toggle(power, "turn_on", "turn_off"),
+        "set_level": [
+            {"action": "input_number.set_value", "target": {"entity_id": level}, "data": {"value": "{{ brightness }}"}},
+            {"action": "input_boolean.turn_on", "target": {"entity_id": power}},
+        ],
+    }
+
+
+def _fan(key: str, name: str) -> dict[str, object]:
+    """A fan: on/off in an input boolean, speed (percent) in an input number."""
+    power, speed = f"input_boolean.{key}_power", f"input_number.{key}_speed"
+    return {
+        "name": name,
+        "unique_id": f"havencore_demo_{key}",
+        "state": f"{{{{ is_state('{power}', 'on') }}}}",
+        "percentage": f"{{{{ states('{speed}') | int if is_state('{power}', 'on') else 0 }}}}",
+        **_toggle(power, "turn_on", "turn_off"),
+        "set_percentage": [
+            {"action": "input_number.set_value", "target": {"entity_id": speed}, "data": {"value": "{{ percentage }}"}},
+            {
+                "action": "input_boolean.turn_{{ 'on' if percentage > 0 else 'off' }}",
+                "target": {"entity_id": power},
+            },
+        ],
     }
 
 
@@ -105,7 +136,9 @@ def configuration(http_port: int) -> dict[str, object]:
     config["automation"] = "!include automations.yaml"
     config["input_boolean"] = {entity.entity_id.split(".", 1)[1]: {} for entity in HELPER_ENTITIES}
     config["input_number"] = {
-        "living_room_temperature": {"min": 5, "max": 35, "step": 0.5, "initial": 19.5, "unit_of_measurement": "°C"}
+        "living_room_temperature": {"min": 5, "max": 35, "step": 0.5, "initial": 19.5, "unit_of_measurement": "°C"},
+        **{f"{key}_level": {"min": 0, "max": 255, "step": 1, "initial": 255} for key in DIMMABLE_LIGHTS},
+        "bedroom_fan_speed": {"min": 0, "max": 100, "step": 1, "initial": 100},
     }
     config["template"] = [
         {
@@ -113,7 +146,9 @@ def configuration(http_port: int) -> dict[str, object]:
                 _light("kitchen_light", "Kitchen Light"),
                 _light("living_room_lamp", "Living Room Lamp"),
                 _light("bedroom_light", "Bedroom Light"),
+                _light("garage_light", "Garage Light"),
             ],
+            "fan": [_fan("bedroom_fan", "Bedroom Fan")],
             "sensor": [
                 {
                     "name": "Living Room Temperature",

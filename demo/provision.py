@@ -115,17 +115,23 @@ async def _closest_language(client: HomeAssistantClient, kind: str, engine_id: s
     return language
 
 
-async def set_up_pipeline(client: HomeAssistantClient) -> str:
-    """Creates or updates the HavenCore Assist pipeline (its speech engines where they exist), makes it preferred
-    and returns its id."""
+async def set_up_pipeline(
+    client: HomeAssistantClient,
+    name: str = PIPELINE_NAME,
+    conversation_engine: str | None = None,
+    *,
+    preferred: bool = True,
+) -> str:
+    """Creates or updates an Assist pipeline with HavenCore's speech engines where they exist and HavenCore's agent
+    (or ``conversation_engine``), makes it preferred unless told not to, and returns its id."""
     entities = await havencore_entities(client)
     stt, tts = entities.get("stt"), entities.get("tts")
     stt_language = await _closest_language(client, "stt", stt) if stt else None
     tts_language = await _closest_language(client, "tts", tts) if tts else None
     wanted: dict[str, Any] = {
-        "name": PIPELINE_NAME,
+        "name": name,
         "language": LANGUAGE,
-        "conversation_engine": entities["conversation"],
+        "conversation_engine": conversation_engine or entities["conversation"],
         "conversation_language": LANGUAGE,
         "stt_engine": stt,
         "stt_language": stt_language,
@@ -136,12 +142,12 @@ async def set_up_pipeline(client: HomeAssistantClient) -> str:
         "wake_word_id": None,
     }
     listing = await client.command("assist_pipeline/pipeline/list")
-    current = next((p for p in listing["pipelines"] if p["name"] == PIPELINE_NAME), None)
+    current = next((p for p in listing["pipelines"] if p["name"] == name), None)
     if current is None:
         current = await client.command("assist_pipeline/pipeline/create", **wanted)
     elif any(current.get(key) != value for key, value in wanted.items()):
         current = await client.command("assist_pipeline/pipeline/update", pipeline_id=current["id"], **wanted)
     pipeline_id: str = current["id"]
-    if listing["preferred_pipeline"] != pipeline_id:
+    if preferred and listing["preferred_pipeline"] != pipeline_id:
         await client.command("assist_pipeline/pipeline/set_preferred", pipeline_id=pipeline_id)
     return pipeline_id

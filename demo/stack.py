@@ -93,13 +93,22 @@ def _load_state(path: Path) -> DemoState:
     return state
 
 
-async def start_demo(demo_dir: Path, backend_port: int, ha_port: int, progress: Callable[[str], None]) -> DemoHome:
-    """Starts the backend and Home Assistant under ``demo_dir``, provisioning whatever is not there yet."""
+async def start_demo(
+    demo_dir: Path,
+    backend_port: int,
+    ha_port: int,
+    progress: Callable[[str], None],
+    backend_args: tuple[str, ...] = (),
+) -> DemoHome:
+    """Starts the backend (with ``backend_args``) and Home Assistant under ``demo_dir``, provisioning whatever is not
+    there yet."""
     state_path = demo_dir / "demo.json"
     state = await asyncio.to_thread(_load_state, state_path)
 
     progress(f"starting the HavenCore backend on port {backend_port}")
-    backend = await asyncio.to_thread(start_backend, demo_dir / "backend", state.api_key, port=backend_port)
+    backend = await asyncio.to_thread(
+        start_backend, demo_dir / "backend", state.api_key, backend_args, port=backend_port
+    )
     hass: RunningHomeAssistant | None = None
     client: HomeAssistantClient | None = None
     try:

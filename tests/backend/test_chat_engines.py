@@ -56,7 +56,8 @@ def test_vllm_command_line_carries_the_settings() -> None:
     )
     assert vllm_command(settings, "qwen") == [
         "vllm", "serve", "Qwen/Qwen2.5-7B-Instruct-AWQ", "--host", "127.0.0.1", "--port", "8123",
-        "--served-model-name", "qwen", "--gpu-memory-utilization", "0.85", "--enable-auto-tool-choice",
+        "--served-model-name", "qwen", "--gpu-memory-utilization", "0.85", "--enable-prefix-caching",
+        "--enable-prompt-tokens-details", "--enable-auto-tool-choice",
         "--tool-call-parser", "hermes", "--quantization", "awq", "--max-model-len", "8192",
         "--chat-template", "/etc/havencore/qwen.jinja",
     ]  # fmt: skip
@@ -119,7 +120,8 @@ def test_supervised_vllm_is_started_with_its_options_and_restarted(tmp_path: Pat
         wait_for_component(backend, "llm", "ok")
         assert (
             f"vllm stand-in argv: serve {CHAT_GGUF} --host 127.0.0.1 --port {port} --served-model-name qwen-on-vllm "
-            "--gpu-memory-utilization 0.90 --enable-auto-tool-choice --tool-call-parser hermes --max-model-len 2048"
+            "--gpu-memory-utilization 0.90 --enable-prefix-caching --enable-prompt-tokens-details "
+            "--enable-auto-tool-choice --tool-call-parser hermes --max-model-len 2048"
         ) in backend.log()
         client = _client(backend.url)
         answer = client.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, temperature=0, max_tokens=24)

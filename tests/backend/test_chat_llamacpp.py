@@ -116,6 +116,129 @@ def test_streamed_tool_call_and_forced_choice(client: openai.OpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+HOME_NAMES = ["Kitchen Light", "Bedroom Light", "Front Door"]
+TURN_ON_NAMED: ChatCompletionFunctionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "HassTurnOn",
+        "description": "Turns on a device or entity",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "enum": HOME_NAMES},
+                "area": {"type": "string", "enum": ["Kitchen", "Bedroom", "Living Room"]},
+            },
+        },
+    },
+}
+HOME_SYSTEM = "You control a smart home. Use the tools to act; answer other questions in plain text."
+
+
+@pytest.mark.parametrize("command", ["Turn on the kitchen light", "it is too dark in the bedroom"])
+def test_tool_calls_under_the_grammar_name_only_offered_values(client: openai.OpenAI, command: str) -> None:
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL_ID,
+        messages=[{"role": "system", "content": HOME_SYSTEM}, {"role": "user", "content": command}],
+        tools=[TURN_ON_NAMED, TURN_ON],
+        temperature=0,
+        max_tokens=80,
+    )
+    calls = completion.choices[0].message.tool_calls
+    assert calls is not None
+    assert len(calls) == 1
+    assert calls[0].type == "function"
+    assert calls[0].function.name in {"HassTurnOn", "turn_on"}
+    arguments = json.loads(calls[0].function.arguments)
+    if calls[0].function.name == "HassTurnOn":
+        assert set(arguments) <= {"name", "area"}
+        assert arguments.get("name", "Kitchen Light") in HOME_NAMES
+        assert arguments.get("area", "Kitchen") in {"Kitchen", "Bedroom", "Living Room"}
+    else:
+        assert isinstance(arguments["entity_id"], str)
+
+
+def test_chit_chat_with_tools_offered_stays_text(client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL_ID,
+        messages=[{"role": "system", "content": HOME_SYSTEM}, {"role": "user", "content": "Tell me a joke."}],
+        tools=[TURN_ON_NAMED],
+        temperature=0,
+        max_tokens=60,
+    )
+    choice = completion.choices[0]
+    assert choice.finish_reason == "stop"
+    assert not choice.message.tool_calls
+    assert len((choice.message.content or "").split()) > 3
+
+
+def test_a_call_already_answered_is_not_made_again(client: openai.OpenAI, backend: RunningBackend) -> None:
+    arguments = json.dumps({"name": "Kitchen Light"})
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL_ID,
+        messages=[
+            {"role": "system", "content": HOME_SYSTEM},
+            {"role": "user", "content": "Turn on the kitchen light"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "HassTurnOn", "arguments": arguments}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": '{"success": ["Kitchen Light"]}'},
+        ],
+        tools=[TURN_ON_NAMED],
+        temperature=0,
+        max_tokens=60,
+    )
+    message = completion.choices[0].message
+    repeated = [
+        call
+        for call in message.tool_calls or []
+        if call.type == "function" and json.loads(call.function.arguments) == {"name": "Kitchen Light"}
+    ]
+    assert not repeated
+    assert message.content or message.tool_calls
+
+
+def test_tool_schema_the_grammar_cannot_express_is_a_400(client: openai.OpenAI) -> None:
+    broken: ChatCompletionFunctionToolParam = {
+        "type": "function",
+        "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}},
+    }
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model=CHAT_MODEL_ID, messages=[{"role": "user", "content": "hi"}], tools=[broken], max_tokens=4
+        )
+    assert raised.value.code == "invalid_function_parameters"
+    assert "tool parameter schema" in raised.value.message
+
+
+def test_usage_reports_the_prompt_tokens_reused_from_the_cache(client: openai.OpenAI) -> None:
+    system = HOME_SYSTEM + " The home has a kitchen, a bedroom and a living room. " * 20
+
+    def turn(question: str) -> tuple[int, int]:
+        stream = client.chat.completions.create(
+            model=CHAT_MODEL_ID,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
+            tools=[TURN_ON_NAMED],
+            stream=True,
+            stream_options={"include_usage": True},
+            temperature=0,
+            max_tokens=8,
+        )
+        usage = list(stream)[-1].usage
+        assert usage is not None
+        assert usage.prompt_tokens_details is not None
+        return usage.prompt_tokens, usage.prompt_tokens_details.cached_tokens or 0
+
+    turn("What rooms are there?")
+    prompt_tokens, cached_tokens = turn("Is there a garage?")
+    # The instructions and tools are the same, so only the new question is evaluated.
+    assert prompt_tokens > 300
+    assert prompt_tokens - 20 < cached_tokens < prompt_tokens
+
+
 def test_json_schema_response_is_valid(client: openai.OpenAI) -> None:
     schema = {
         "type": "object",

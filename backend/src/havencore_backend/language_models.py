@@ -40,7 +40,11 @@ def _llamacpp_engine(settings: Settings) -> LlamaCppChatEngine | None:
     else:
         return None
     return LlamaCppChatEngine(
-        source, settings.llm_served_name or default_id, settings.llm_context_length, settings.llm_threads
+        source,
+        settings.llm_served_name or default_id,
+        settings.llm_context_length,
+        settings.llm_threads,
+        tool_grammar=settings.llm_tool_grammar,
     )
 
 

@@ -100,6 +100,10 @@ class Settings:
     llm_served_name: str = field(default="", metadata={"help": "model id in /v1/models; empty: from llm_model"})
     llm_context_length: int = field(default=4096, metadata={"help": "llamacpp: context length in tokens"})
     llm_threads: int = field(default=0, metadata={"help": "llamacpp: CPU threads; 0: one per core"})
+    llm_tool_grammar: bool = field(
+        default=True,
+        metadata={"help": "llamacpp: with tools offered, constrain answers to prose or calls valid for the tools"},
+    )
     llm_upstream_url: str = field(default="", metadata={"help": "upstream: OpenAI-compatible base URL (.../v1)"})
     llm_upstream_api_key: str = field(default="", metadata={"help": "upstream: API key sent as a bearer token"})
     vllm_url: str = field(default="", metadata={"help": "vllm: base URL of a running vLLM; empty: start one"})

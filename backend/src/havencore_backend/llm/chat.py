@@ -50,5 +50,6 @@ class ChatService:
                     finish_reason="tool_calls" if calls else delta.finish_reason,
                     prompt_tokens=delta.prompt_tokens,
                     completion_tokens=delta.completion_tokens,
+                    cached_tokens=delta.cached_tokens,
                 )
                 return

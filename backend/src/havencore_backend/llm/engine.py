@@ -37,6 +37,7 @@ class ChatDelta:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV cache was reused instead of evaluated
 
 
 class ChatEngineUnavailableError(Exception):

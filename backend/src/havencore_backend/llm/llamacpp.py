@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,37 @@ from typing import Any
 from havencore_backend.components import ComponentState, ComponentStatus
 
 from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .tool_calls import parse_tool_calls
+from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar
 
 _LOGGER = logging.getLogger(__name__)
 _RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
+_CALL_STARTS = tuple(CALL_STARTS)
+# A token the grammar picked though the model gave it under 5 % is forced, unless it is only JSON punctuation
+# (the grammar's compact JSON splits tokens differently from what the model would write).
+_FORCED_LOGPROB = math.log(0.05)
+_JSON_PUNCTUATION = ' \t\n{}[]":,'
+
+
+class _ForcedTokenWatch:
+    """A logits processor that notes when the grammar made the model write a token it found unlikely itself."""
+
+    def __init__(self, llama: Any, prompt_length: int) -> None:
+        self._llama = llama
+        self._prompt_length = prompt_length
+        self._logprobs: Any = None
+        self.forced = False
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self._logprobs is not None and len(input_ids) > self._prompt_length and not self.forced:
+            token = int(input_ids[-1])
+            written = self._llama.detokenize([token]).decode(errors="replace")
+            self.forced = self._logprobs[token] < _FORCED_LOGPROB and bool(written.strip(_JSON_PUNCTUATION))
+        top = scores.max()
+        self._logprobs = scores - (top + np.log(np.exp(scores - top).sum()))
+        return scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +93,27 @@ def _json_or_text(text: str) -> Any:
         return text
 
 
+def _repeats_answered_calls(request: ChatRequest, text: str) -> bool:
+    """Whether every call in ``text`` was already made, with the same arguments, since the user last spoke."""
+    calls = parse_tool_calls(text, frozenset(str(tool["function"]["name"]) for tool in request.tools)).tool_calls
+    last_user = max((i for i, message in enumerate(request.messages) if message["role"] == "user"), default=-1)
+    made = [
+        (call["function"]["name"], _json_or_text(call["function"]["arguments"]))
+        for message in request.messages[last_user + 1 :]
+        for call in message.get("tool_calls") or ()
+    ]
+    return bool(calls) and all((call.name, json.loads(call.arguments)) in made for call in calls)
+
+
 def _forced_call_schema(request: ChatRequest) -> JSONObject | None:
     """With ``tool_choice`` "required" or a named function, the answer must be one call: a schema for it."""
     choice = request.tool_choice
     if choice in ("auto", "none") or not request.tools:
         return None
-    tools = [tool["function"] for tool in request.tools]
+    tools = request.tools
     if isinstance(choice, dict):
-        tools = [tool for tool in tools if tool["name"] == choice["function"]["name"]]
-    options: list[JSONObject] = [
-        {
-            "type": "object",
-            "properties": {
-                "name": {"const": tool["name"]},
-                "arguments": tool.get("parameters") or {"type": "object"},
-            },
-            "required": ["name", "arguments"],
-        }
-        for tool in tools
-    ]
-    return options[0] if len(options) == 1 else {"anyOf": options}
+        tools = [tool for tool in tools if tool["function"]["name"] == choice["function"]["name"]]
+    return call_schema(tools)
 
 
 class LlamaCppChatEngine:
@@ -90,8 +121,11 @@ class LlamaCppChatEngine:
 
     name = "llm-llamacpp"
 
-    def __init__(self, source: GGUFSource, model_id: str, context_length: int, threads: int) -> None:
+    def __init__(
+        self, source: GGUFSource, model_id: str, context_length: int, threads: int, *, tool_grammar: bool = True
+    ) -> None:
         self._source = source
+        self._tool_grammar = tool_grammar
         self._model_id = model_id
         self._context_length = context_length
         self._threads = threads
@@ -156,6 +190,18 @@ class LlamaCppChatEngine:
         _LOGGER.info("llama.cpp model %s loaded from %s", self._model_id, self._source.describe())
         await asyncio.Event().wait()
 
+    def _uses_tool_grammar(self, request: ChatRequest) -> bool:
+        """Whether tools are offered for the model to call or not (``auto``), under the tool-call grammar."""
+        return (
+            self._tool_grammar and bool(request.tools) and request.tool_choice == "auto" and request.json_schema is None
+        )
+
+    @staticmethod
+    def _prose_grammar() -> Any:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        return LlamaGrammar.from_string(PROSE_GRAMMAR, verbose=False)
+
     def _grammar(self, request: ChatRequest) -> Any:
         from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
@@ -163,6 +209,8 @@ class LlamaCppChatEngine:
         param = "tool_choice"
         if schema is None and request.json_schema is not None:
             schema, param = request.json_schema, "response_format"
+        if schema is None and self._uses_tool_grammar(request):
+            return LlamaGrammar.from_string(tool_call_grammar(request.tools), verbose=False)
         if schema is None:
             return None
         if not schema:
@@ -174,6 +222,7 @@ class LlamaCppChatEngine:
 
     def _deltas(self, request: ChatRequest, grammar: Any, cancel: threading.Event) -> Iterator[ChatDelta]:
         """Formats and generates (blocking); stops early once ``cancel`` is set."""
+        started = time.monotonic()
         llama = self._llama
         offer_tools = request.tools and request.tool_choice == "auto"
         formatted = self._formatter(
@@ -186,8 +235,65 @@ class LlamaCppChatEngine:
                 code="context_length_exceeded",
                 param="messages",
             )
+        # llama.cpp keeps the KV cache of the previous prompt and answer and only evaluates what follows the
+        # longest common prefix (at least one token, to refresh the logits).
+        cached = min(llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), prompt), len(prompt) - 1)
         stop = [*request.stop, *([formatted.stop] if isinstance(formatted.stop, str) else formatted.stop or [])]
-        chunks = llama.create_completion(
+        watch = _ForcedTokenWatch(llama, len(prompt)) if self._uses_tool_grammar(request) else None
+        text: list[str] = []
+        held: list[str] = []  # a tool call, kept until it is known the grammar did not force it
+        finish_reason = "stop"
+        for piece, reason in self._complete(request, prompt, stop, formatted, grammar, watch, cancel):
+            finish_reason = reason or finish_reason
+            if watch is not None and (held or (not text and piece.lstrip()[:1] in _CALL_STARTS)):
+                held.append(piece)
+            elif piece:
+                text.append(piece)
+                yield ChatDelta(text=piece)
+        if held and watch is not None and (watch.forced or _repeats_answered_calls(request, "".join(held))):
+            # The model began a call the grammar had to bend into an offered tool or value (a joke "called"
+            # HassTurnOn), or repeated a call whose result it already has (a loop, as the grammar allows no raw
+            # JSON echo either): it did not mean a new call, so it answers in prose instead.
+            _LOGGER.info("llama.cpp tool call forced or repeated, answering in prose: %s", "".join(held))
+            held, finish_reason = [], "stop"
+            prose = self._prose_grammar()
+            for piece, reason in self._complete(request, prompt, stop, formatted, prose, None, cancel):
+                finish_reason = reason or finish_reason
+                if piece:
+                    text.append(piece)
+                    yield ChatDelta(text=piece)
+        if held:
+            text.extend(held)
+            yield ChatDelta(text="".join(held))
+        if cancel.is_set():
+            return
+        completion = llama.tokenize("".join(text).encode(), add_bos=False, special=True) if text else []
+        _LOGGER.info(
+            "llama.cpp turn: %d prompt tokens (%d cached), %d generated in %.2f s",
+            len(prompt),
+            max(cached, 0),
+            len(completion),
+            time.monotonic() - started,
+        )
+        yield ChatDelta(
+            finish_reason=finish_reason,
+            prompt_tokens=len(prompt),
+            completion_tokens=len(completion),
+            cached_tokens=max(cached, 0),
+        )
+
+    def _complete(
+        self,
+        request: ChatRequest,
+        prompt: list[int],
+        stop: list[str],
+        formatted: Any,
+        grammar: Any,
+        watch: _ForcedTokenWatch | None,
+        cancel: threading.Event,
+    ) -> Iterator[tuple[str, str | None]]:
+        """Generates (blocking) and yields each piece of text with the finish reason when there is one."""
+        chunks = self._llama.create_completion(
             prompt=prompt,
             max_tokens=request.max_tokens or -1,  # -1: up to the end of the context
             temperature=0.8 if request.temperature is None else request.temperature,
@@ -197,21 +303,15 @@ class LlamaCppChatEngine:
             stream=True,
             stopping_criteria=formatted.stopping_criteria,
             grammar=grammar,
+            logits_processor=None if watch is None else [watch],
         )
-        text: list[str] = []
-        finish_reason = "stop"
-        for chunk in chunks:
+        for pieces, chunk in enumerate(chunks):
             if cancel.is_set():
                 chunks.close()
-                _LOGGER.info("llama.cpp generation cancelled after %d pieces", len(text))
+                _LOGGER.info("llama.cpp generation cancelled after %d pieces", pieces)
                 return
             choice = chunk["choices"][0]
-            if choice["text"]:
-                text.append(choice["text"])
-                yield ChatDelta(text=choice["text"])
-            finish_reason = choice["finish_reason"] or finish_reason
-        completion = llama.tokenize("".join(text).encode(), add_bos=False, special=True) if text else []
-        yield ChatDelta(finish_reason=finish_reason, prompt_tokens=len(prompt), completion_tokens=len(completion))
+            yield choice["text"], choice["finish_reason"]
 
     def _generate(
         self,

@@ -160,4 +160,5 @@ class OpenAICompatibleChatEngine:
             finish_reason=finish_reason,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
+            cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
         )

@@ -32,6 +32,9 @@ def vllm_command(settings: Settings, served_name: str) -> list[str]:
         served_name,
         "--gpu-memory-utilization",
         f"{settings.vllm_gpu_memory_percent / 100:.2f}",
+        # A repeated prompt prefix (instructions, tools) is computed once, and usage reports how much was reused.
+        "--enable-prefix-caching",
+        "--enable-prompt-tokens-details",
         "--enable-auto-tool-choice",
         "--tool-call-parser",
         settings.vllm_tool_call_parser,
