@@ -72,14 +72,14 @@ def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def chat_request(body: dict[str, Any]) -> ChatRequest:
     """An Ollama ``/api/chat`` body as the engine's request (``options`` as Ollama reads them)."""
     options = body.get("options") or {}
-    stop = options.get("stop") or ()
+    stop = options.get("stop") or []
     return ChatRequest(
         messages=openai_messages(body.get("messages") or []),
         tools=list(body.get("tools") or []),
         temperature=options.get("temperature", OLLAMA_TEMPERATURE),
         top_p=options.get("top_p", OLLAMA_TOP_P),
         max_tokens=min(int(options.get("num_predict") or MAX_TOKENS), MAX_TOKENS),
-        stop=tuple(stop) if isinstance(stop, list) else (str(stop),),
+        stop=tuple(stop) if isinstance(stop, list) else (str(stop),),  # Ollama takes a list or one string
         seed=options.get("seed"),
     )
 
