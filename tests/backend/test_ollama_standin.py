@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from bench.ollama_standin import MAX_TOKENS, OLLAMA_TEMPERATURE, chat_request, openai_messages
 
 
 def test_tool_calls_and_results_become_openai_messages() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You control a home."},
         {"role": "user", "content": "Turn on the kitchen light"},
         {
