@@ -16,30 +16,34 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
-from wyoming.info import Describe
 from wyoming.tts import Synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.wyoming_peers import (  # noqa: E402
+    MATCHED_ARGS,
+    PIPER_DIR,
+    WHISPER_DIR,
+    Server,
+    faster_whisper_args,
+    piper_args,
+    start_peer,
+    wait_for_wyoming,
+)
 from havencore_backend.engines.piper_synthesizer import PiperSynthesizer  # noqa: E402
 from havencore_backend.voice.audio import resample  # noqa: E402
-from tests.backend_process import MODELS_DIR, free_port, start_backend  # noqa: E402
+from tests.backend_process import MODELS_DIR, start_backend  # noqa: E402
 
-PEER_BIN = REPO / ".venv-bench" / "bin"
-WHISPER_DIR = MODELS_DIR / "whisper-tiny.en"
-PIPER_DIR = MODELS_DIR / "piper-en_US-joe-medium"
 UTTERANCES = [
     "Turn on the kitchen light.",
     "What time is it?",
@@ -72,7 +76,6 @@ UTTERANCES = [
 ]
 PEER_DEFAULT = "wyoming-faster-whisper (its defaults)"
 PEER_MATCHED = "wyoming-faster-whisper (beam 1, int8)"
-MATCHED_ARGS = ("--beam-size", "1", "--compute-type", "int8")  # HavenCore's defaults
 SHORT_TEXT = "The kitchen light is on."
 LONG_TEXT = (
     "Good evening, the living room lights are now off and the front door is locked. "
@@ -82,59 +85,8 @@ LONG_TEXT = (
 )
 
 
-@dataclass
-class Server:
-    """A running Wyoming server process."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    latencies: list[float] = field(default_factory=list)
-
-    def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()
-
-
-async def wait_for_wyoming(port: int) -> None:
-    deadline = time.monotonic() + 120.0
-    while time.monotonic() < deadline:
-        try:
-            async with AsyncTcpClient("127.0.0.1", port) as client:
-                await client.write_event(Describe().event())
-                if await client.read_event() is not None:
-                    return
-        except OSError:
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"no Wyoming server on port {port}")
-
-
-def start_peer(name: str, args: list[str], log_dir: Path) -> Server:
-    port = free_port()
-    log = (log_dir / f"{name}.log").open("wb")
-    process = subprocess.Popen([*args, "--uri", f"tcp://127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    return Server(name, process, port)
-
-
-def faster_whisper_args(data_dir: Path) -> list[str]:
-    """wyoming-faster-whisper offline on the packaged model, as services.md runs it."""
-    return [
-        *(str(PEER_BIN / "wyoming-faster-whisper"), "--model", str(WHISPER_DIR), "--local-files-only"),
-        *("--stt-library", "faster-whisper", "--data-dir", str(data_dir), "--language", "en"),
-    ]
 
 
 def start_havencore(name: str, work: Path, extra: tuple[str, ...], role: str) -> Server:
@@ -330,30 +282,15 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="havencore-bench-"))
     servers: list[Server] = []
     try:
-        piper_data = work / "piper-data"
-        shutil.copytree(PIPER_DIR, piper_data)
         stt_servers = [
             start_havencore("havencore", work, ("--stt-model", str(WHISPER_DIR), "--stt-language", "en"), "stt"),
             start_peer(PEER_DEFAULT, [*faster_whisper_args(work / "fw")], work),
-            start_peer(
-                PEER_MATCHED, [*faster_whisper_args(work / "fw1"), "--beam-size", "1", "--compute-type", "int8"], work
-            ),
+            start_peer(PEER_MATCHED, [*faster_whisper_args(work / "fw1"), *MATCHED_ARGS], work),
         ]
         servers += stt_servers
         tts_servers = [
             start_havencore("havencore piper", work, ("--tts-engine", "piper", "--tts-model", str(PIPER_DIR)), "tts"),
-            start_peer(
-                "wyoming-piper",
-                [
-                    str(PEER_BIN / "wyoming-piper"),
-                    "--voice",
-                    "en_US-joe-medium",
-                    "--data-dir",
-                    str(piper_data),
-                    "--local-files-only",
-                ],
-                work,
-            ),
+            start_peer("wyoming-piper", piper_args(work / "piper-data"), work),
             start_havencore(
                 "havencore kokoro",
                 work,

@@ -58,13 +58,14 @@ class HomeAssistantClient:
         """GETs a binary resource (e.g. a TTS proxy URL, which carries its own token)."""
         return (await self._read_stream(path))[1]
 
-    async def first_byte_at(self, path: str) -> float:
-        """Reads a streamed resource (a TTS stream) to its end; returns the monotonic time its first byte came."""
-        return (await self._read_stream(path))[0]
+    async def first_byte_at(self, path: str, limit: aiohttp.ClientTimeout | None = None) -> float:
+        """Reads a streamed resource (a TTS stream) to its end, within ``limit`` (default: the session's); returns
+        the monotonic time its first byte came."""
+        return (await self._read_stream(path, limit))[0]
 
-    async def _read_stream(self, path: str) -> tuple[float, bytes]:
+    async def _read_stream(self, path: str, limit: aiohttp.ClientTimeout | None = None) -> tuple[float, bytes]:
         """GETs a resource; returns when its first bytes arrived and the whole body."""
-        async with self._session.get(self.base_url + path) as resp:
+        async with self._session.get(self.base_url + path, timeout=limit or self._session.timeout) as resp:
             if resp.status >= 400:
                 raise HomeAssistantError(f"GET {path}: {resp.status}")
             first = await resp.content.readany()

@@ -57,16 +57,21 @@ async def _havencore_entry(client: HomeAssistantClient) -> dict[str, Any] | None
     return next((entry for entry in entries if entry["domain"] == HAVENCORE), None)
 
 
-async def _run_flow(client: HomeAssistantClient, start: dict[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
-    """Runs a config flow through the same REST calls the frontend's dialog makes."""
-    form = await client.request("POST", "/api/config/config_entries/flow", json=start)
+CONFIG_FLOW = "/api/config/config_entries/flow"
+SUBENTRY_FLOW = "/api/config/config_entries/subentries/flow"
+
+
+async def run_flow(
+    client: HomeAssistantClient, start: dict[str, Any], user_input: dict[str, Any], path: str = CONFIG_FLOW
+) -> dict[str, Any]:
+    """Runs a one-form config flow (or, with ``SUBENTRY_FLOW``, a subentry flow) through the same REST calls the
+    frontend's dialog makes; raises when it shows no form, or errors instead of finishing."""
+    form = await client.request("POST", path, json=start)
     if form.get("type") != "form":
-        raise HomeAssistantError(f"HavenCore's config flow did not show its form: {form}")
-    result: dict[str, Any] = await client.request(
-        "POST", f"/api/config/config_entries/flow/{form['flow_id']}", json=user_input
-    )
+        raise HomeAssistantError(f"the config flow {start} did not show its form: {form}")
+    result: dict[str, Any] = await client.request("POST", f"{path}/{form['flow_id']}", json=user_input)
     if result.get("type") not in ("create_entry", "abort") or result.get("errors"):
-        raise HomeAssistantError(f"HavenCore's config flow failed: {result}")
+        raise HomeAssistantError(f"the config flow {start} failed: {result}")
     return result
 
 
@@ -81,9 +86,9 @@ async def configure_havencore(
         entry = None
     credentials = {"url": url, "api_key": api_key}
     if entry is None:
-        await _run_flow(client, {"handler": HAVENCORE}, credentials)
+        await run_flow(client, {"handler": HAVENCORE}, credentials)
     elif reconfigure:
-        await _run_flow(client, {"handler": HAVENCORE, "entry_id": entry["entry_id"]}, credentials)
+        await run_flow(client, {"handler": HAVENCORE, "entry_id": entry["entry_id"]}, credentials)
     try:
         async with asyncio.timeout(60):
             while True:
@@ -95,17 +100,22 @@ async def configure_havencore(
         raise HomeAssistantError(f"HavenCore's config entry did not load: {entry}") from err
 
 
-async def havencore_entities(client: HomeAssistantClient) -> dict[str, str]:
-    """HavenCore's entity ids by domain (conversation, stt, tts, ai_task), the first of each."""
+async def integration_entities(client: HomeAssistantClient, platform: str) -> dict[str, str]:
+    """An integration's enabled entity ids by domain (e.g. conversation, stt, tts), the first of each."""
     entities: list[dict[str, Any]] = await client.command("config/entity_registry/list")
     found: dict[str, str] = {}
     for entity in entities:
-        if entity["platform"] == HAVENCORE and not entity.get("disabled_by"):
+        if entity["platform"] == platform and not entity.get("disabled_by"):
             found.setdefault(entity["entity_id"].split(".", 1)[0], entity["entity_id"])
     return found
 
 
-async def _closest_language(client: HomeAssistantClient, kind: str, engine_id: str) -> str:
+async def havencore_entities(client: HomeAssistantClient) -> dict[str, str]:
+    """HavenCore's entity ids by domain (conversation, stt, tts, ai_task), the first of each."""
+    return await integration_entities(client, HAVENCORE)
+
+
+async def closest_language(client: HomeAssistantClient, kind: str, engine_id: str) -> str:
     """The engine's language closest to the demo's (e.g. ``en-US`` for ``en``), as HA ranks them."""
     listing = await client.command(f"{kind}/engine/list", language=LANGUAGE)
     engine = next((p for p in listing["providers"] if p["engine_id"] == engine_id), None)
@@ -113,6 +123,40 @@ async def _closest_language(client: HomeAssistantClient, kind: str, engine_id: s
         raise HomeAssistantError(f"{engine_id} speaks no language close to {LANGUAGE!r}")
     language: str = engine["supported_languages"][0]
     return language
+
+
+async def ensure_pipeline(
+    client: HomeAssistantClient,
+    name: str,
+    conversation: str,
+    stt: str | None,
+    tts: str | None,
+    *,
+    prefer_local_intents: bool = False,
+) -> str:
+    """Creates the Assist pipeline ``name`` with these engines, or updates it to them, and returns its id."""
+    wanted: dict[str, Any] = {
+        "name": name,
+        "language": LANGUAGE,
+        "conversation_engine": conversation,
+        "conversation_language": LANGUAGE,
+        "stt_engine": stt,
+        "stt_language": await closest_language(client, "stt", stt) if stt else None,
+        "tts_engine": tts,
+        "tts_language": await closest_language(client, "tts", tts) if tts else None,
+        "tts_voice": None,
+        "wake_word_entity": None,
+        "wake_word_id": None,
+        "prefer_local_intents": prefer_local_intents,
+    }
+    listing = await client.command("assist_pipeline/pipeline/list")
+    current = next((p for p in listing["pipelines"] if p["name"] == name), None)
+    if current is None:
+        current = await client.command("assist_pipeline/pipeline/create", **wanted)
+    elif any(current.get(key) != value for key, value in wanted.items()):
+        current = await client.command("assist_pipeline/pipeline/update", pipeline_id=current["id"], **wanted)
+    pipeline_id: str = current["id"]
+    return pipeline_id
 
 
 async def set_up_pipeline(
@@ -125,29 +169,9 @@ async def set_up_pipeline(
     """Creates or updates an Assist pipeline with HavenCore's speech engines where they exist and HavenCore's agent
     (or ``conversation_engine``), makes it preferred unless told not to, and returns its id."""
     entities = await havencore_entities(client)
-    stt, tts = entities.get("stt"), entities.get("tts")
-    stt_language = await _closest_language(client, "stt", stt) if stt else None
-    tts_language = await _closest_language(client, "tts", tts) if tts else None
-    wanted: dict[str, Any] = {
-        "name": name,
-        "language": LANGUAGE,
-        "conversation_engine": conversation_engine or entities["conversation"],
-        "conversation_language": LANGUAGE,
-        "stt_engine": stt,
-        "stt_language": stt_language,
-        "tts_engine": tts,
-        "tts_language": tts_language,
-        "tts_voice": None,
-        "wake_word_entity": None,
-        "wake_word_id": None,
-    }
-    listing = await client.command("assist_pipeline/pipeline/list")
-    current = next((p for p in listing["pipelines"] if p["name"] == name), None)
-    if current is None:
-        current = await client.command("assist_pipeline/pipeline/create", **wanted)
-    elif any(current.get(key) != value for key, value in wanted.items()):
-        current = await client.command("assist_pipeline/pipeline/update", pipeline_id=current["id"], **wanted)
-    pipeline_id: str = current["id"]
-    if preferred and listing["preferred_pipeline"] != pipeline_id:
+    pipeline_id = await ensure_pipeline(
+        client, name, conversation_engine or entities["conversation"], entities.get("stt"), entities.get("tts")
+    )
+    if preferred and (await client.command("assist_pipeline/pipeline/list"))["preferred_pipeline"] != pipeline_id:
         await client.command("assist_pipeline/pipeline/set_preferred", pipeline_id=pipeline_id)
     return pipeline_id

@@ -42,6 +42,7 @@ from .live_context import with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
 from .reply import tool_failed
 from .runtime import HavenCoreConfigEntry
+from .usage import trace_usage
 from .vocabulary import ExposedEntity, ExposedVocabulary, async_exposed_entities, constrain_parameters, vocabulary_of
 
 # Set as a tool argument when the model's arguments are not JSON: no tool schema accepts it, so the tool fails
@@ -247,7 +248,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         failed = False
         try:
             async for content in chat_log.async_add_delta_content_stream(
-                self.entity_id, transform_stream(runtime.client.async_stream_chat(request))
+                self.entity_id, transform_stream(trace_usage(chat_log, runtime.client.async_stream_chat(request)))
             ):
                 if isinstance(content, conversation.AssistantContent):
                     arguments.update((call.id, call.tool_args) for call in content.tool_calls or ())

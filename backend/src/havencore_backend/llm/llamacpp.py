@@ -220,15 +220,29 @@ class LlamaCppChatEngine:
         except Exception as err:  # the converter raises assorted errors on schemas it cannot express
             raise ChatRequestError(f"unsupported JSON schema: {err}", code="invalid_json_schema", param=param) from err
 
-    def _deltas(self, request: ChatRequest, grammar: Any, cancel: threading.Event) -> Iterator[ChatDelta]:
-        """Formats and generates (blocking); stops early once ``cancel`` is set."""
-        started = time.monotonic()
-        llama = self._llama
+    def _prompt(self, request: ChatRequest) -> tuple[Any, list[int]]:
+        """The request in the model's chat template (with the tools it may call), and its tokens."""
         offer_tools = request.tools and request.tool_choice == "auto"
         formatted = self._formatter(
             messages=_template_messages(request.messages), tools=request.tools if offer_tools else None
         )
-        prompt = llama.tokenize(formatted.prompt.encode(), add_bos=not formatted.added_special, special=True)
+        tokens: list[int] = self._llama.tokenize(
+            formatted.prompt.encode(), add_bos=not formatted.added_special, special=True
+        )
+        return formatted, tokens
+
+    def count_prompt_tokens(self, request: ChatRequest) -> int:
+        """The request's prompt length in tokens (its ``usage.prompt_tokens``), without generating; also for
+        prompts longer than the context."""
+        if self._llama is None:
+            raise ChatEngineUnavailableError(f"The chat model is not available: {self._status.detail}")
+        return len(self._prompt(request)[1])
+
+    def _deltas(self, request: ChatRequest, grammar: Any, cancel: threading.Event) -> Iterator[ChatDelta]:
+        """Formats and generates (blocking); stops early once ``cancel`` is set."""
+        started = time.monotonic()
+        llama = self._llama
+        formatted, prompt = self._prompt(request)
         if len(prompt) >= llama.n_ctx():
             raise ChatRequestError(
                 f"This model's maximum context length is {llama.n_ctx()} tokens; the messages use {len(prompt)}.",
