@@ -37,7 +37,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend
     running = start_backend(
         tmp_path_factory.mktemp("chat"),
         api_key=API_KEY,
-        extra_args=("--llm-context-length", "2048"),
+        # The tool grammar is opt-in; these tests cover it.
+        extra_args=("--llm-context-length", "2048", "--llm-tool-grammar", "true"),
         env=OFFLINE,
     )
     wait_for_component(running, "llm", "ok")

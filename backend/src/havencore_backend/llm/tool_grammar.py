@@ -29,6 +29,24 @@ fenced-call ::= "```" "json"? "\n" tool-call "\n"? "```"
 """
 
 
+# A string's maxLength becomes one nested rule per allowed character: a limit of thousands builds a grammar llama.cpp
+# cannot parse (it took the whole backend down). Longer limits are left to the tool's own validation.
+MAX_GRAMMAR_STRING_LENGTH = 64
+
+
+def _without_long_length_limits(schema: Any) -> Any:
+    """``schema`` with every ``maxLength`` above ``MAX_GRAMMAR_STRING_LENGTH`` removed, at any depth."""
+    if isinstance(schema, dict):
+        return {
+            key: _without_long_length_limits(value)
+            for key, value in schema.items()
+            if not (key == "maxLength" and isinstance(value, int) and value > MAX_GRAMMAR_STRING_LENGTH)
+        }
+    if isinstance(schema, list):
+        return [_without_long_length_limits(item) for item in schema]
+    return schema
+
+
 def call_schema(tools: list[JSONObject]) -> JSONObject:
     """The schema of one call: ``{"name": <tool>, "arguments": <its parameters>}`` for any offered tool."""
     options: list[JSONObject] = [
@@ -36,7 +54,8 @@ def call_schema(tools: list[JSONObject]) -> JSONObject:
             "type": "object",
             "properties": {
                 "name": {"const": tool["function"]["name"]},
-                "arguments": tool["function"].get("parameters") or {"type": "object", "properties": {}},
+                "arguments": _without_long_length_limits(tool["function"].get("parameters"))
+                or {"type": "object", "properties": {}},
             },
             "required": ["name", "arguments"],
         }
