@@ -255,16 +255,17 @@ class LlamaCppChatEngine:
         stop = [*request.stop, *([formatted.stop] if isinstance(formatted.stop, str) else formatted.stop or [])]
         watch = _ForcedTokenWatch(llama, len(prompt)) if self._uses_tool_grammar(request) else None
         text: list[str] = []
-        held: list[str] = []  # a tool call, kept until it is known the grammar did not force it
+        held: list[str] = []  # a tool call, kept until it is known to be forced by the grammar or a repeat, or not
+        hold_calls = bool(request.tools) and request.tool_choice == "auto"
         finish_reason = "stop"
         for piece, reason in self._complete(request, prompt, stop, formatted, grammar, watch, cancel):
             finish_reason = reason or finish_reason
-            if watch is not None and (held or (not text and piece.lstrip()[:1] in _CALL_STARTS)):
+            if hold_calls and (held or (not text and piece.lstrip()[:1] in _CALL_STARTS)):
                 held.append(piece)
             elif piece:
                 text.append(piece)
                 yield ChatDelta(text=piece)
-        if held and watch is not None and (watch.forced or _repeats_answered_calls(request, "".join(held))):
+        if held and ((watch is not None and watch.forced) or _repeats_answered_calls(request, "".join(held))):
             # The model began a call the grammar had to bend into an offered tool or value (a joke "called"
             # HassTurnOn), or repeated a call whose result it already has (a loop, as the grammar allows no raw
             # JSON echo either): it did not mean a new call, so it answers in prose instead.
