@@ -38,6 +38,7 @@ from .api import BackendInfo, HavenCoreAuthError, HavenCoreClient, HavenCoreConn
 from .const import (
     CAPABILITY_STT,
     CAPABILITY_TTS,
+    CONF_DIRECT_ACTION_REPLIES,
     CONF_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_LANGUAGE,
     CONF_MAX_HISTORY,
@@ -320,6 +321,9 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 ),
                 vol.Optional(
                     CONF_PREFER_LOCAL_INTENTS, default=current.get(CONF_PREFER_LOCAL_INTENTS, True)
+                ): BooleanSelector(),
+                vol.Optional(
+                    CONF_DIRECT_ACTION_REPLIES, default=current.get(CONF_DIRECT_ACTION_REPLIES, True)
                 ): BooleanSelector(),
                 vol.Optional(
                     CONF_ENTITY_RETRIEVAL_THRESHOLD,

@@ -123,8 +123,9 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
     ) -> conversation.ConversationResult | None:
         """Lets HA's own sentence triggers and intents answer what they understand, in milliseconds.
 
-        Mirrors the Assist pipeline's "prefer local intents": the answer joins the same chat log, so a later LLM
-        turn sees it as history. Questions about states stay with the LLM when it has tools, as in the pipeline.
+        Like the Assist pipeline's "prefer local intents": the answer joins the same chat log, so a later LLM turn
+        sees it as history. Unlike the pipeline, questions about states HA understands are answered here too: its
+        answer is read from the states, where a small model asked "are the blinds open" may open them instead.
         """
         response: intent.IntentResponse | None = None
         if (
@@ -151,5 +152,5 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
 
 
 def _leave_to_llm(result: RecognizeResult) -> bool:
-    """Local matches the LLM answers better when it has tools: state questions and media searches."""
-    return result.intent.name in (intent.INTENT_GET_STATE, INTENT_MEDIA_SEARCH_AND_PLAY)
+    """Local matches the LLM answers better when it has tools: media searches, which need its judgement."""
+    return result.intent.name == INTENT_MEDIA_SEARCH_AND_PLAY

@@ -18,8 +18,10 @@ from homeassistant.util import dt as dt_util
 from voluptuous_openapi import convert
 
 from .action_check import async_check_tool_result
+from .action_guard import async_requested_targets, with_action_guard
 from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
 from .const import (
+    CONF_DIRECT_ACTION_REPLIES,
     CONF_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
@@ -40,7 +42,7 @@ from .const import (
 from .entity_retrieval import EntityIndex
 from .live_context import with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
-from .reply import tool_failed
+from .reply import action_done, tool_failed
 from .runtime import HavenCoreConfigEntry
 from .usage import trace_usage
 from .vocabulary import ExposedEntity, ExposedVocabulary, async_exposed_entities, constrain_parameters, vocabulary_of
@@ -216,6 +218,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         max_history = int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY))
         max_iterations = int(options.get(CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS))
 
+        direct_replies = user_input is not None and options.get(CONF_DIRECT_ACTION_REPLIES, True)
         corrections_left = MAX_TOOL_CORRECTIONS
         for _ in range(max_iterations):
             messages = trim_history([convert_content(content) for content in chat_log.content], max_history)
@@ -224,11 +227,13 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             request = {**payload, "messages": messages}
             # The exact request, in the conversation's debug trace: shows what the engine can reuse from its cache.
             chat_log.async_trace({"havencore_request": request})
-            failed = await self._async_run_step(chat_log, request)
+            results = await self._async_run_step(chat_log, request)
             if not chat_log.unresponded_tool_results:
                 return
-            if failed and not corrections_left:
-                # The model had its chance to correct itself; the reply says what failed instead of guessing again.
+            failed = any(tool_failed(result.tool_result) for result in results)
+            if (failed and not corrections_left) or (direct_replies and all(map(action_done, results))):
+                # The reply says what the tools did (see ``reply``): after a failed correction instead of guessing
+                # again, after confirmed actions instead of a whole model step to word "done".
                 chat_log.async_add_assistant_content_without_tools(
                     conversation.AssistantContent(agent_id=self.entity_id, content="")
                 )
@@ -240,12 +245,14 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             translation_placeholders={"count": str(max_iterations)},
         )
 
-    async def _async_run_step(self, chat_log: conversation.ChatLog, request: dict[str, Any]) -> bool:
+    async def _async_run_step(
+        self, chat_log: conversation.ChatLog, request: dict[str, Any]
+    ) -> list[conversation.ToolResultContent]:
         """Streams one model reply into the chat log, runs its tool calls and checks that their actions happened;
-        True when a tool call failed."""
+        returns the checked tool results."""
         runtime = self.entry.runtime_data
         arguments: dict[str, dict[str, Any]] = {}
-        failed = False
+        results: list[conversation.ToolResultContent] = []
         try:
             async for content in chat_log.async_add_delta_content_stream(
                 self.entity_id, transform_stream(trace_usage(chat_log, runtime.client.async_stream_chat(request)))
@@ -256,7 +263,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
                 checked = await async_check_tool_result(self.hass, content, arguments.get(content.tool_call_id, {}))
                 if checked is not content:
                     chat_log.content[_index_of(chat_log.content, content)] = checked
-                failed |= tool_failed(checked.tool_result)
+                results.append(checked)
         except HavenCoreAuthError as err:
             self.entry.async_start_reauth(self.hass)
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
@@ -270,7 +277,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
                 translation_placeholders={"message": err.message},
             ) from err
         runtime.availability.async_mark_ok()
-        return failed
+        return results
 
     async def _async_layout(
         self,
@@ -300,6 +307,9 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         )
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
+        if chat_log.llm_api:
+            targets = await async_requested_targets(self.hass, user_input, chat_log, entities)
+            chat_log.llm_api = with_action_guard(chat_log.llm_api, targets)
         if retrieved is not None and chat_log.llm_api:
             chat_log.llm_api = with_retrieved_live_context(chat_log.llm_api, retrieved)
         return layout, entities if retrieved is None else retrieved

@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 
 from .action_check import UNCONFIRMED_KEY, async_check_intent_response
+from .action_guard import NOT_REQUESTED_ERROR
 from .errors import async_translate
 
 # HA's error when an intent names nothing that is exposed (a made-up or hidden device).
@@ -42,6 +43,12 @@ def tool_failed(result: dict[str, Any]) -> bool:
         or result.get("response_type") == "error"
         or (isinstance(data, dict) and bool(data.get("failed")))
     )
+
+
+def action_done(result: conversation.ToolResultContent) -> bool:
+    """Whether the tool call was an action that Home Assistant carried out on every target (and the state check
+    confirmed); queries, live context and failures are not."""
+    return result.tool_result.get("response_type") == "action_done" and not tool_failed(result.tool_result)
 
 
 @dataclass(slots=True)
@@ -77,7 +84,7 @@ def turn_outcome(chat_log: conversation.ChatLog) -> TurnOutcome:
 async def _async_failure_reply(hass: HomeAssistant, failure: dict[str, Any], language: str) -> str | None:
     if names := failure.get(UNCONFIRMED_KEY):
         return await async_translate(hass, "reply_unchanged", language, {"names": ", ".join(names)})
-    if failure.get("error") == NO_MATCH_ERROR:
+    if failure.get("error") in (NO_MATCH_ERROR, NOT_REQUESTED_ERROR):
         return await async_translate(hass, "reply_not_found", language)
     return await async_translate(hass, "reply_failed", language)
 

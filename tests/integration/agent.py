@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.conversation.trace import async_get_traces
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 
@@ -28,3 +29,13 @@ async def async_set_up_agent(
         hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **changes})
         await hass.async_block_till_done()
     assert hass.states.get(AGENT) is not None
+
+
+def traced_requests() -> list[dict[str, Any]]:
+    """The chat requests the agent sent in the traced conversations."""
+    return [
+        event["data"]["havencore_request"]
+        for trace in async_get_traces()
+        for event in trace.as_dict()["events"]
+        if "havencore_request" in event.get("data", {})
+    ]

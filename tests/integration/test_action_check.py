@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components import conversation
-from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
+from homeassistant.components.conversation.trace import async_clear_traces
 from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers import intent
 
 from custom_components.havencore.action_check import async_unconfirmed, expected_state
 from custom_components.havencore.const import CONF_MAX_TOKENS, CONF_PROMPT, CONF_TEMPERATURE
 from tests.backend_process import RunningBackend
-from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
 from tests.integration.home import async_set_up_home
 
 UNCHANGED = "Sorry, that did not work: Kitchen light did not change."
@@ -29,19 +27,9 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
-def _requests() -> list[dict[str, Any]]:
-    """The chat requests the agent sent in the traced conversations."""
-    return [
-        event["data"]["havencore_request"]
-        for trace in async_get_traces()
-        for event in trace.as_dict()["events"]
-        if "havencore_request" in event.get("data", {})
-    ]
-
-
 def _tool_calls() -> list[str]:
     """Names of the tools called in the model's replies that the agent's last request carried."""
-    requests = _requests()
+    requests = traced_requests()
     return [
         call["function"]["name"]
         for message in (requests[-1]["messages"] if requests else ())
@@ -104,7 +92,7 @@ async def test_a_model_that_keeps_failing_gets_one_correction_then_an_honest_rep
 
     # The first call and its one correction both failed: no third request to the model.
     assert _tool_calls() == ["HassTurnOn"], "the second request carries the first call"
-    assert len(_requests()) == 2
+    assert len(traced_requests()) == 2
     assert result.response.speech["plain"]["speech"] in FAILURE_REPLIES
     assert _state(hass, "light.kitchen_light") == "off"
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import voluptuous as vol
 from homeassistant.components import ai_task, conversation
+from homeassistant.components.conversation.trace import async_clear_traces
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 
+from custom_components.havencore.const import CONF_DIRECT_ACTION_REPLIES, CONF_TEMPERATURE
 from tests.backend_process import RunningBackend
-from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
 from tests.integration.home import async_set_up_home
 
 
@@ -33,6 +35,37 @@ async def test_llm_turns_on_the_light_through_assist_tools(
     # Whatever the small model writes after the tool ran, the user never hears raw JSON.
     assert not result.response.speech["plain"]["speech"].lstrip().startswith(("{", "["))
     assert _state(hass, "light.bedroom_light") == "off"
+
+
+async def test_a_confirmed_action_is_answered_without_a_second_model_step(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_TEMPERATURE: 0})
+    async_clear_traces()
+
+    result = await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
+
+    assert _state(hass, "light.kitchen_light") == "on"
+    assert len(traced_requests()) == 1
+    assert result.response.speech["plain"]["speech"] == "Done: Kitchen light."
+
+
+async def test_the_model_may_word_the_reply_after_an_action_when_asked_to(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(
+        hass, backend, local_first=False, extra={CONF_TEMPERATURE: 0, CONF_DIRECT_ACTION_REPLIES: False}
+    )
+    async_clear_traces()
+
+    await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
+
+    assert _state(hass, "light.kitchen_light") == "on"
+    assert len(traced_requests()) == 2, "the tool result goes back to the model"
 
 
 async def test_unexposed_light_is_never_touched(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:

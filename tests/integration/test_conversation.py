@@ -163,6 +163,23 @@ async def test_command_hass_understands_runs_locally(
     assert _state(hass, "light.bedroom_light") == "off"
 
 
+async def test_state_question_hass_understands_is_answered_locally_from_the_states(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: only the local path can answer
+    await hass.services.async_call("light", "turn_on", {"entity_id": "light.bedroom_light"}, blocking=True)
+
+    bedroom = await conversation.async_converse(hass, "is the bedroom light on", None, Context(), agent_id=agent)
+    kitchen = await conversation.async_converse(hass, "is the kitchen light on", None, Context(), agent_id=agent)
+
+    assert bedroom.response.response_type is intent.IntentResponseType.QUERY_ANSWER
+    assert bedroom.response.speech["plain"]["speech"].lower().startswith("yes")
+    assert kitchen.response.speech["plain"]["speech"].lower().startswith("no")
+    assert _state(hass, "light.kitchen_light") == "off"
+
+
 async def test_local_first_can_be_turned_off(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:
     hass = hass_with_core
     await async_set_up_home(hass)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from homeassistant.components import conversation
-from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
+from homeassistant.components.conversation.trace import async_clear_traces
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
@@ -18,20 +18,10 @@ from custom_components.havencore.const import CONF_MAX_TOKENS
 from custom_components.havencore.prompt_layout import build_layout, split_api_prompt
 from custom_components.havencore.vocabulary import ExposedEntity
 from tests.backend_process import RunningBackend
-from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
 from tests.integration.home import async_set_up_home
 
 KITCHEN_LIGHT = ExposedEntity("light.kitchen_light", ("Kitchen light",), "light", ("Kitchen",), (), None)
-
-
-def _requests() -> list[dict[str, Any]]:
-    """The chat requests the agent sent during the traced conversations, oldest first."""
-    return [
-        event["data"]["havencore_request"]
-        for trace in async_get_traces()
-        for event in trace.as_dict()["events"]
-        if "havencore_request" in event.get("data", {})
-    ]
 
 
 def _prefix(request: dict[str, Any]) -> str:
@@ -62,7 +52,7 @@ async def test_turns_and_conversations_share_the_same_prefix_bytes(
         hass, "Tell me a joke.", None, Context(user_id=hass_admin_user.id), agent_id=AGENT, device_id=satellite.id
     )
 
-    requests = _requests()
+    requests = traced_requests()
     assert len(requests) >= 3
     assert len({_prefix(request) for request in requests}) == 1
     system = requests[0]["messages"][0]["content"]

@@ -1,0 +1,232 @@
+"""Stops an action whose target the user never mentioned, before it runs.
+
+Small models sometimes pick a real but wrong device: asked for the (unexposed) garage light, one switched the living
+room lamp. Tool grammars and enums cannot catch that, as the name is valid. Here an action's name, area or floor must
+share a word with the request (a distinctive one: "light" in a home of several lights does not tell them apart), and
+the request must not name only other areas. A refused call goes back to the model as an error, like any failed call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from hassil.models import UnmatchedTextEntity
+from hassil.recognize import MISSING_ENTITY, RecognizeResult
+from homeassistant.components import conversation
+from homeassistant.components.conversation.agent_manager import get_agent_manager
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
+from homeassistant.util.json import JsonObjectType
+
+from .vocabulary import ExposedEntity
+
+# The error of a refused call; the reply then says the device was not found among those the agent may control.
+NOT_REQUESTED_ERROR = "TargetNotRequested"
+# Intents that only read (HassGetState, HassGetWeather, HassGetCurrentTime, ...) change nothing, so need no guard.
+READ_ONLY_PREFIX = "HassGet"
+
+# The intent slots that name a target.
+TARGET_SLOTS = ("name", "area", "floor")
+
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> set[str]:
+    """The words of a text, lowercase, plurals folded in the simplest way ("lights" and "light" are one word)."""
+    return {_fold(word) for word in _WORD.findall(text.lower())}
+
+
+def _fold(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _all_words(texts: Iterable[str]) -> set[str]:
+    return {word for text in texts for word in words(text)}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedTargets:
+    """What one request names, judged against the exposed home and every area HA knows."""
+
+    # The request's words; the context's are the satellite's area (a request made there may mean it) and the previous
+    # exchange's (a follow-up says "turn it off"): they may identify a target but never name another area.
+    request: frozenset[str]
+    context: frozenset[str]
+    entities: tuple[ExposedEntity, ...]
+    # Words naming an area (any area, exposed devices or not), and name words shared by several exposed entities.
+    area_words: frozenset[str]
+    common_words: frozenset[str]
+    # Names and areas HA's own intent matching found in the request but not among the exposed ones, e.g. "back door".
+    unknown: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        hass: HomeAssistant,
+        request: str,
+        entities: Sequence[ExposedEntity],
+        *,
+        earlier: Iterable[str] = (),
+        satellite_area: str | None = None,
+        unknown: Iterable[str] = (),
+    ) -> RequestedTargets:
+        """The guard for ``request`` in a home exposing ``entities``."""
+        areas = ar.async_get(hass).async_list_areas()
+        counts = Counter(word for entity in entities for word in _all_words(entity.names))
+        return cls(
+            request=frozenset(words(request)),
+            context=frozenset(_all_words([*earlier, satellite_area or ""])),
+            entities=tuple(entities),
+            area_words=frozenset(_all_words(text for area in areas for text in (area.name, *area.aliases))),
+            common_words=frozenset(word for word, count in counts.items() if count > 1),
+            unknown=tuple(unknown),
+        )
+
+    def refusal(self, arguments: dict[str, object]) -> str | None:
+        """Why the call's target is not what the user asked for, or ``None`` when it may run.
+
+        For example ``{"name": "Living room lamp"}`` for "turn on the garage light" is refused: no word of the lamp or
+        its area is in the request, and "light" alone does not say which light.
+        """
+        mentioned = self.request | self.context
+        target_words: set[str] = set()
+        name = arguments.get("name")
+        # A name no exposed entity has (a timer's or a list's own name) is left to the intent to judge.
+        if named := [entity for entity in self.entities if isinstance(name, str) and name in entity.names]:
+            if not self._mentions_entity(named, mentioned):
+                return f"The user did not mention {name}."
+            target_words |= _all_words(text for entity in named for text in (*entity.names, *entity.areas))
+        for slot in TARGET_SLOTS[1:]:
+            if isinstance(place := arguments.get(slot), str):
+                place_words = words(place)
+                if not place_words & mentioned:
+                    return f"The user did not mention the {slot} {place}."
+                target_words |= place_words
+        for text in self.unknown:
+            if not words(text) <= target_words:
+                return f"The user asked for {text}, which is not among the devices and areas you may control."
+        if not target_words and (domains := _domains(arguments.get("domain"))):
+            # A whole domain ("turn off all the lights"): the request must say the domain or a word of its devices.
+            domain_words = _all_words(domains) | _all_words(
+                text for entity in self.entities if entity.domain in domains for text in entity.names
+            )
+            if not domain_words & mentioned:
+                return f"The user did not ask about {', '.join(domains)}."
+        # Naming rooms picks among them ("kitchen and bedroom off" may act on either, never on the living room).
+        if (named_areas := self.request & self.area_words) and not named_areas & target_words:
+            return f"The user asked about {', '.join(sorted(named_areas))}, which this call does not target."
+        return None
+
+    def _mentions_entity(self, named: Sequence[ExposedEntity], mentioned: frozenset[str]) -> bool:
+        """Whether the words have one that picks out one of these entities, or its whole name."""
+        for entity in named:
+            distinctive = (_all_words(entity.names) - self.common_words) | _all_words(entity.areas)
+            if distinctive & mentioned:
+                return True
+            if any(words(name) <= mentioned for name in entity.names):
+                return True
+        return False
+
+
+def _domains(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+class GuardedIntentTool(llm.Tool):
+    """An intent tool that refuses targets the request does not mention; the same name, description and schema, so
+    the prompt's bytes do not change."""
+
+    def __init__(self, tool: llm.Tool, targets: RequestedTargets) -> None:
+        self.name = tool.name
+        self.description = tool.description
+        self.parameters = tool.parameters
+        self._tool = tool
+        self._targets = targets
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> JsonObjectType:
+        """The intent's result, or an error the model reads before it may try once more."""
+        if reason := self._targets.refusal(dict(tool_input.tool_args)):
+            return {
+                "error": NOT_REQUESTED_ERROR,
+                "error_text": f"Not done. {reason} Only act on a device or area the user named; if none of the "
+                "exposed devices fits, tell the user so.",
+            }
+        return await self._tool.async_call(hass, tool_input, llm_context)
+
+
+def with_action_guard(api: llm.APIInstance, targets: RequestedTargets) -> llm.APIInstance:
+    """The API with each intent tool that acts guarded by what the request mentions."""
+    tools = [
+        GuardedIntentTool(tool, targets)
+        if isinstance(tool, llm.IntentTool) and not tool.name.startswith(READ_ONLY_PREFIX)
+        else tool
+        for tool in api.tools
+    ]
+    return replace(api, tools=tools)
+
+
+async def async_requested_targets(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+    entities: Sequence[ExposedEntity],
+) -> RequestedTargets:
+    """The guard for this turn: its request, the exchange before it, the satellite's area, and the names HA's own
+    intent matching could not find among the exposed devices."""
+    return RequestedTargets.of(
+        hass,
+        user_input.text,
+        entities,
+        earlier=_previous_exchange(chat_log),
+        satellite_area=_satellite_area(hass, user_input.device_id),
+        unknown=await _async_unknown_names(hass, user_input),
+    )
+
+
+def _previous_exchange(chat_log: conversation.ChatLog) -> list[str]:
+    """The user's message before this turn's and the replies to it."""
+    users = [index for index, content in enumerate(chat_log.content) if isinstance(content, conversation.UserContent)]
+    if len(users) < 2:
+        return []
+    return [
+        content.content
+        for content in chat_log.content[users[-2] : users[-1]]
+        if isinstance(content, (conversation.UserContent, conversation.AssistantContent)) and content.content
+    ]
+
+
+def _satellite_area(hass: HomeAssistant, device_id: str | None) -> str | None:
+    if device_id and (device := dr.async_get(hass).async_get(device_id)) and device.area_id:
+        area = ar.async_get(hass).async_get_area(device.area_id)
+        return area.name if area else None
+    return None
+
+
+async def _async_unknown_names(hass: HomeAssistant, user_input: conversation.ConversationInput) -> list[str]:
+    """Device, area and floor names the request uses that HA's sentence matching knows as such but that are not
+    exposed, e.g. "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
+    agent = get_agent_manager(hass).default_agent
+    if agent is None:
+        return []
+    result = await agent.async_recognize_intent(user_input)
+    if not isinstance(result, RecognizeResult):
+        return []
+    return [
+        entity.text.strip()
+        for entity in result.unmatched_entities_list
+        if isinstance(entity, UnmatchedTextEntity)
+        and entity.name in TARGET_SLOTS
+        and entity.text != MISSING_ENTITY
+        and entity.text.strip()
+    ]

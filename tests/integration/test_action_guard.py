@@ -1,0 +1,140 @@
+"""An action runs only on a target the request mentions: a small model's valid but wrong pick is refused before
+anything switches, and HA's own sentence matching tells which names the user meant that are not exposed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import chat_session, llm
+from homeassistant.setup import async_setup_component
+
+from custom_components.havencore.action_guard import (
+    NOT_REQUESTED_ERROR,
+    RequestedTargets,
+    async_requested_targets,
+    with_action_guard,
+)
+from custom_components.havencore.vocabulary import async_exposed_entities
+from tests.integration.home import async_set_up_home
+
+
+@pytest.fixture
+async def home(hass_with_core: HomeAssistant) -> HomeAssistant:
+    """Kitchen and bedroom lights (both exposed) and a garage area with nothing exposed in it."""
+    hass = hass_with_core
+    assert await async_setup_component(hass, "conversation", {})
+    await async_set_up_home(hass)
+    ar.async_get(hass).async_create("Garage")
+    return hass
+
+
+def _targets(hass: HomeAssistant, request: str, **kwargs: Any) -> RequestedTargets:
+    return RequestedTargets.of(hass, request, async_exposed_entities(hass), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "arguments"),
+    [
+        ("turn on the kitchen light", {"name": "Kitchen light"}),
+        ("it's too dark in the kitchen", {"name": "Kitchen light"}),
+        ("make the bedroom brighter", {"area": "Bedroom", "domain": ["light"]}),
+        ("turn off all the lights", {"domain": ["light"]}),
+        ("kitchen and bedroom off", {"name": "Bedroom light"}),
+    ],
+)
+async def test_a_target_the_request_mentions_may_act(
+    home: HomeAssistant, request_text: str, arguments: dict[str, Any]
+) -> None:
+    assert _targets(home, request_text).refusal(arguments) is None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "arguments", "reason"),
+    [
+        # "light" is in both lights' names, so it says nothing about which one.
+        ("turn on the garage light", {"name": "Kitchen light"}, "did not mention Kitchen light"),
+        ("turn on the bedroom light", {"name": "Kitchen light"}, "did not mention Kitchen light"),
+        ("switch off the lights in the kitchen", {"area": "Bedroom"}, "did not mention the area Bedroom"),
+        # Every light, where the user named one room.
+        ("turn off the lights in the bedroom", {"domain": ["light"]}, "asked about bedroom"),
+        ("open the garage door", {"area": "Kitchen"}, "did not mention the area Kitchen"),
+        ("turn on the garage light", {"domain": ["light"]}, "asked about garage"),
+        ("start the vacuum", {"domain": ["light"]}, "did not ask about light"),
+    ],
+)
+async def test_a_target_the_request_does_not_mention_is_refused(
+    home: HomeAssistant, request_text: str, arguments: dict[str, Any], reason: str
+) -> None:
+    refusal = _targets(home, request_text).refusal(arguments)
+
+    assert refusal is not None
+    assert reason in refusal
+
+
+async def test_a_follow_up_may_act_on_what_the_previous_exchange_named(home: HomeAssistant) -> None:
+    targets = _targets(home, "turn it off again", earlier=["turn on the kitchen light", "Turned on the light"])
+
+    assert targets.refusal({"name": "Kitchen light"}) is None
+    assert targets.refusal({"name": "Bedroom light"}) is not None
+
+
+async def test_a_request_made_in_a_room_may_act_there(home: HomeAssistant) -> None:
+    assert _targets(home, "lights on please", satellite_area="Bedroom").refusal({"area": "Bedroom"}) is None
+    # The satellite's room never counts as a room the user named instead of the target.
+    assert _targets(home, "kitchen light on", satellite_area="Bedroom").refusal({"name": "Kitchen light"}) is None
+
+
+async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: HomeAssistant) -> None:
+    hass = home
+    chat_log_input = conversation.ConversationInput(
+        text="turn on the pantry light",
+        context=Context(),
+        conversation_id=None,
+        device_id=None,
+        satellite_id=None,
+        language="en",
+        agent_id="conversation.havencore",
+    )
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(hass, session, chat_log_input) as chat_log,
+    ):
+        targets = await async_requested_targets(hass, chat_log_input, chat_log, async_exposed_entities(hass))
+
+    # HA reads it as the lights of an area called "pantry", which it does not know.
+    assert targets.unknown == ("pantry",)
+    refusal = targets.refusal({"domain": ["light"]})
+    assert refusal is not None
+    assert "pantry" in refusal
+    assert targets.refusal({"name": "Kitchen light"}) is not None
+
+
+async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: HomeAssistant) -> None:
+    hass = home
+    context = llm.LLMContext(
+        platform="havencore", context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    guarded = with_action_guard(api, _targets(hass, "turn on the garage light"))
+
+    refused = await guarded.async_call_tool(llm.ToolInput("HassTurnOn", {"name": "Kitchen light"}))
+    await hass.async_block_till_done()
+
+    assert refused["error"] == NOT_REQUESTED_ERROR
+    assert hass.states.get("light.kitchen_light").state == "off"  # type: ignore[union-attr]
+
+    allowed = with_action_guard(api, _targets(hass, "turn on the kitchen light"))
+    done = await allowed.async_call_tool(llm.ToolInput("HassTurnOn", {"name": "Kitchen light"}))
+    await hass.async_block_till_done()
+
+    assert done["response_type"] == "action_done"
+    assert hass.states.get("light.kitchen_light").state == "on"  # type: ignore[union-attr]
+    # Tools that only read are passed through untouched, and the schema the model sees does not change.
+    assert [tool.name for tool in guarded.tools] == [tool.name for tool in api.tools]
+    assert all(
+        guarded_tool.parameters is tool.parameters for guarded_tool, tool in zip(guarded.tools, api.tools, strict=True)
+    )
