@@ -89,10 +89,22 @@ class ConversationSummary:
 
 @dataclass(frozen=True, slots=True)
 class StoredTurn:
-    """The words of one stored turn."""
+    """The words of one stored turn and its tool calls, e.g. ``{"id": "01J…", "name": "HassTurnOn", "arguments":
+    {"name": "Kitchen light"}, "result": {"response_type": "action_done", ...}}``."""
 
     user_text: str
     assistant_text: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoredTurn:
+        """Parses one turn of ``GET /v1/havencore/history/{id}``."""
+        calls = data.get("tool_calls") or ()
+        return cls(
+            user_text=str(data["user_text"]),
+            assistant_text=str(data["assistant_text"]),
+            tool_calls=tuple(call for call in calls if isinstance(call, dict) and isinstance(call.get("name"), str)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +308,7 @@ class HavenCoreClient:
         """The turns of a conversation in order."""
         body = await self._get_json(f"{HISTORY_PATH}/{quote(conversation_id, safe='')}")
         return _parsed(
-            lambda data: [StoredTurn(str(turn["user_text"]), str(turn["assistant_text"])) for turn in data["turns"]],
+            lambda data: [StoredTurn.from_json(turn) for turn in data["turns"]],
             body,
         )
 

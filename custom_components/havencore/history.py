@@ -9,6 +9,7 @@ from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import llm
 from homeassistant.util import dt as dt_util
 
 from .api import HavenCoreError, StoredTurn
@@ -41,11 +42,41 @@ def turn_reply(content: list[conversation.Content]) -> str:
     return ""
 
 
+def tool_call_content(
+    agent_id: str, calls: list[tuple[llm.ToolInput, dict[str, Any]]]
+) -> list[conversation.AssistantContent | conversation.ToolResultContent]:
+    """Calls that already ran (external to this chat log's tool loop) and their results, as chat log content."""
+    if not calls:
+        return []
+    return [
+        conversation.AssistantContent(agent_id=agent_id, content=None, tool_calls=[call for call, _ in calls]),
+        *(
+            conversation.ToolResultContent(
+                agent_id=agent_id, tool_call_id=call.id, tool_name=call.tool_name, tool_result=result
+            )
+            for call, result in calls
+        ),
+    ]
+
+
 def earlier_content(turns: list[StoredTurn], agent_id: str) -> list[conversation.Content]:
-    """Stored turns as the chat log's user and assistant content."""
+    """Stored turns as the chat log's user and assistant content, with the actions they ran.
+
+    The actions are kept so a model sees that commands were carried out by calls (a small model shown only "Turned
+    on the light" after each command answers the next one in words alone); what queries returned is stale, so those
+    calls are left out.
+    """
     content: list[conversation.Content] = []
     for turn in turns:
         content.append(conversation.UserContent(content=turn.user_text))
+        actions = [
+            (llm.ToolInput(tool_name=call["name"], tool_args=arguments, external=True), result)
+            for call in turn.tool_calls
+            if isinstance(result := call.get("result"), dict)
+            and result.get("response_type") == "action_done"
+            and isinstance(arguments := call.get("arguments") or {}, dict)
+        ]
+        content.extend(tool_call_content(agent_id, actions))
         content.append(conversation.AssistantContent(agent_id=agent_id, content=turn.assistant_text))
     return content
 

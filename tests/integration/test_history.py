@@ -83,6 +83,10 @@ async def test_local_turn_is_recorded_with_its_user_device_and_agent(
     assert turn["language"] == hass.config.language
     assert turn["trace_id"] == context.id
     assert turn["timings"]["turn_ms"] > 0
+    # Recorded with the call HA's intent matching made, like a model's.
+    [call] = turn["tool_calls"]
+    assert call["name"] == "HassTurnOn"
+    assert call["result"]["response_type"] == "action_done"
 
 
 async def test_llm_turn_is_recorded_with_its_tool_calls(
@@ -143,6 +147,17 @@ async def test_resume_keeps_the_latest_turns_and_the_local_path_continues_too(
 
     # Only the latest earlier turn comes back (max history 1), and the turn joins the same conversation.
     assert _chat_log_texts(hass, third.conversation_id)[0] == ("user", "turn off the kitchen light")
+    # With the action it ran, and this turn's local action as a call too: a model reading the history sees that
+    # commands are carried out with tools.
+    content = hass.data[DATA_CHAT_LOGS][third.conversation_id].content
+    calls = [
+        call.tool_name
+        for item in content
+        if isinstance(item, conversation.AssistantContent)
+        for call in item.tool_calls or ()
+    ]
+    assert calls == ["HassTurnOff", "HassTurnOn"]
+    assert sum(isinstance(item, conversation.ToolResultContent) for item in content) == 2
     assert len(_history(backend, f"/{first.conversation_id}")["turns"]) == 3
 
 
