@@ -100,9 +100,10 @@ class Settings:
     llm_served_name: str = field(default="", metadata={"help": "model id in /v1/models; empty: from llm_model"})
     llm_context_length: int = field(default=4096, metadata={"help": "llamacpp: context length in tokens"})
     llm_threads: int = field(default=0, metadata={"help": "llamacpp: CPU threads; 0: one per core"})
-    # Off by default: under names limited to exposed ones, the 0.5B model picked a real light for an unknown device.
+    # Without it the 0.5B model writes calls as prose or JSON replies and claims actions it never made; the
+    # integration's action guard stops the valid-but-wrong targets it may pick under the grammar.
     llm_tool_grammar: bool = field(
-        default=False,
+        default=True,
         metadata={"help": "llamacpp: with tools offered, constrain answers to prose or calls valid for the tools"},
     )
     llm_upstream_url: str = field(default="", metadata={"help": "upstream: OpenAI-compatible base URL (.../v1)"})
