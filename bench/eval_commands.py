@@ -156,7 +156,12 @@ def score(
 async def run_case(
     client: HomeAssistantClient, agent: Agent, case: Case, audio: bytes | None, backend: RunningBackend
 ) -> CaseResult:
-    """Resets the home, sets the case's starting state, runs the command and scores it."""
+    """Resets the home, sets the case's starting state, runs the command and scores it.
+
+    The user's HavenCore history is cleared first: each case is a new conversation, not a follow-up of the
+    unrelated one before it (which HavenCore would resume).
+    """
+    await client.call_service("havencore", "clear_history")
     for call in (*DEMO_RESET, *case.given):
         await client.call_service(call.domain, call.service, **call.data)
     await asyncio.sleep(SETTLE_S)

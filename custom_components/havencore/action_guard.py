@@ -27,9 +27,11 @@ from .vocabulary import ExposedEntity
 
 # The error of a refused call; the reply then says the device was not found among those the agent may control.
 NOT_REQUESTED_ERROR = "TargetNotRequested"
-# Intents that only read (HassGetState, HassGetWeather, HassGetCurrentTime, ...) change nothing, so need no guard.
-READ_ONLY_PREFIX = "HassGet"
+# Intents that only read (HassGetState, HassClimateGetTemperature, HassGetWeather, ...) change nothing.
+READ_ONLY_MARK = "Get"
 
+# Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
+MAX_NAME_WORDS = 3
 # The intent slots that name a target.
 TARGET_SLOTS = ("name", "area", "floor")
 
@@ -169,28 +171,29 @@ def with_action_guard(api: llm.APIInstance, targets: RequestedTargets) -> llm.AP
     """The API with each intent tool that acts guarded by what the request mentions."""
     tools = [
         GuardedIntentTool(tool, targets)
-        if isinstance(tool, llm.IntentTool) and not tool.name.startswith(READ_ONLY_PREFIX)
+        if isinstance(tool, llm.IntentTool) and READ_ONLY_MARK not in tool.name
         else tool
         for tool in api.tools
     ]
     return replace(api, tools=tools)
 
 
-async def async_requested_targets(
+def requested_targets(
     hass: HomeAssistant,
     user_input: conversation.ConversationInput,
     chat_log: conversation.ChatLog,
     entities: Sequence[ExposedEntity],
+    unknown: Sequence[str],
 ) -> RequestedTargets:
-    """The guard for this turn: its request, the exchange before it, the satellite's area, and the names HA's own
-    intent matching could not find among the exposed devices."""
+    """The guard for this turn: its request, the exchange before it, the satellite's area, and the ``unknown``
+    names (see ``async_unknown_names``)."""
     return RequestedTargets.of(
         hass,
         user_input.text,
         entities,
         earlier=_previous_exchange(chat_log),
         satellite_area=_satellite_area(hass, user_input.device_id),
-        unknown=await _async_unknown_names(hass, user_input),
+        unknown=unknown,
     )
 
 
@@ -213,16 +216,30 @@ def _satellite_area(hass: HomeAssistant, device_id: str | None) -> str | None:
     return None
 
 
-async def _async_unknown_names(hass: HomeAssistant, user_input: conversation.ConversationInput) -> list[str]:
-    """Device, area and floor names the request uses that HA's sentence matching knows as such but that are not
-    exposed, e.g. "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
+@dataclass(frozen=True, slots=True)
+class UnknownNames:
+    """Device, area and floor names a request uses that are not exposed, and whether HA read it as a command."""
+
+    names: tuple[str, ...] = ()
+    command: bool = False
+
+
+async def async_unknown_names(
+    hass: HomeAssistant, user_input: conversation.ConversationInput, entities: Sequence[ExposedEntity]
+) -> UnknownNames:
+    """The names HA's sentence matching finds in the request but not among the exposed entities and areas, e.g.
+    "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for).
+
+    HA's full matching (exposed entities, fuzzy, every entity, unknown names) caches its stages per text, and a
+    strict match run first would make it skip the rest: call this before ``async_handle_intents``.
+    """
     agent = get_agent_manager(hass).default_agent
     if agent is None:
-        return []
+        return UnknownNames()
     result = await agent.async_recognize_intent(user_input)
     if not isinstance(result, RecognizeResult):
-        return []
-    return [
+        return UnknownNames()
+    names = [
         entity.text.strip()
         for entity in result.unmatched_entities_list
         if isinstance(entity, UnmatchedTextEntity)
@@ -230,3 +247,18 @@ async def _async_unknown_names(hass: HomeAssistant, user_input: conversation.Con
         and entity.text != MISSING_ENTITY
         and entity.text.strip()
     ]
+    # A match against every entity, exposed or not, names one that is not exposed.
+    exposed = {name.casefold() for entity in entities for name in entity.names}
+    if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
+        names.append(str(name.text or name.value).strip())
+    # Part of an exposed entity's name and area ("thermostat" of "Living room thermostat") is a name a model may
+    # resolve; only words that fit none of them name something else.
+    known = [_all_words((*entity.names, *entity.areas)) for entity in entities]
+    names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
+    # Open slots swallow whole phrases ("tell me {name}" takes "a joke"): only a short name in a command counts.
+    return UnknownNames(
+        names=tuple(names),
+        command=bool(names)
+        and READ_ONLY_MARK not in result.intent.name
+        and all(len(words(name)) <= MAX_NAME_WORDS for name in names),
+    )

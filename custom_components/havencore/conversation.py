@@ -15,6 +15,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .action_guard import UnknownNames, async_unknown_names
 from .const import (
     CONF_MAX_HISTORY,
     CONF_MEMORY_TOKEN_BUDGET,
@@ -29,11 +30,12 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .entity import HavenCoreLLMEntity
-from .errors import async_error_message
+from .errors import async_error_message, async_translate
 from .history import ConversationHistory
 from .memory_context import async_memory_context
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
+from .vocabulary import async_exposed_entities
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
 PARALLEL_UPDATES = 0
@@ -89,10 +91,18 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
     ) -> conversation.ConversationResult:
         """Answers one user turn; backend failures become a short spoken error, never a hang."""
         options = self.subentry.data
-        if options.get(CONF_PREFER_LOCAL_INTENTS, True) and (
-            local_result := await self._async_handle_locally(user_input, chat_log)
-        ):
+        local_first = options.get(CONF_PREFER_LOCAL_INTENTS, True)
+        unknown = (
+            await async_unknown_names(self.hass, user_input, async_exposed_entities(self.hass))
+            if options.get(CONF_LLM_HASS_API)
+            else UnknownNames()
+        )
+        if local_first and (local_result := await self._async_handle_locally(user_input, chat_log)):
             return local_result
+        if local_first and unknown.command:
+            # HA's sentences read a command for a device or area that is not exposed: no model could act on it
+            # (the action guard refuses any other target), and HA's own agent answers the same.
+            return await self._async_not_exposed(user_input, chat_log, list(unknown.names))
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
@@ -107,7 +117,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         )
 
         try:
-            await self._async_handle_chat_log(chat_log, user_input=user_input, memory=memory)
+            await self._async_handle_chat_log(chat_log, user_input=user_input, memory=memory, unknown=unknown.names)
         except HomeAssistantError as err:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_error(
@@ -117,6 +127,18 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
         await async_humanize_reply(self.hass, chat_log, user_input.language)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
+
+    async def _async_not_exposed(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, names: list[str]
+    ) -> conversation.ConversationResult:
+        """Says that the named devices or areas are not among those the agent may control."""
+        text = await async_translate(self.hass, "reply_not_exposed", user_input.language, {"names": ", ".join(names)})
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_error(intent.IntentResponseErrorCode.NO_VALID_TARGETS, text or "")
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content=text)
+        )
+        return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
 
     async def _async_handle_locally(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog

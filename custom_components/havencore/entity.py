@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import voluptuous as vol
@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 from voluptuous_openapi import convert
 
 from .action_check import async_check_tool_result
-from .action_guard import async_requested_targets, with_action_guard
+from .action_guard import requested_targets, with_action_guard
 from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
 from .const import (
     CONF_DIRECT_ACTION_REPLIES,
@@ -188,11 +188,13 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         structure: vol.Schema | None = None,
         user_input: conversation.ConversationInput | None = None,
         memory: str = "",
+        unknown: Sequence[str] = (),
     ) -> None:
         """Asks the backend for the next reply, running tool calls through the chat log until none are left.
 
         With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``;
-        ``memory`` (what the backend remembers that is relevant) joins that turn's context.
+        ``memory`` (what the backend remembers that is relevant) joins that turn's context; actions are guarded
+        (see ``action_guard``), and ``unknown`` lists the names the request uses that are not exposed.
         """
         options = self.subentry.data
         runtime = self.entry.runtime_data
@@ -205,7 +207,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         layout: PromptLayout | None = None
         named = entities
         if user_input is not None:
-            layout, named = await self._async_layout(chat_log, user_input, entities, memory)
+            layout, named = await self._async_layout(chat_log, user_input, entities, memory, unknown)
         if chat_log.llm_api:
             serializer, vocabulary = chat_log.llm_api.custom_serializer, vocabulary_of(named, entities)
             payload["tools"] = [format_tool(tool, serializer, vocabulary) for tool in chat_log.llm_api.tools]
@@ -285,6 +287,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         user_input: conversation.ConversationInput,
         entities: list[ExposedEntity],
         memory: str,
+        unknown: Sequence[str],
     ) -> tuple[PromptLayout, list[ExposedEntity]]:
         """This turn's prompt layout, and the entities whose names the tools may use."""
         options = self.subentry.data
@@ -308,7 +311,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
         if chat_log.llm_api:
-            targets = await async_requested_targets(self.hass, user_input, chat_log, entities)
+            targets = requested_targets(self.hass, user_input, chat_log, entities, unknown)
             chat_log.llm_api = with_action_guard(chat_log.llm_api, targets)
         if retrieved is not None and chat_log.llm_api:
             chat_log.llm_api = with_retrieved_live_context(chat_log.llm_api, retrieved)

@@ -15,7 +15,9 @@ from homeassistant.setup import async_setup_component
 from custom_components.havencore.action_guard import (
     NOT_REQUESTED_ERROR,
     RequestedTargets,
-    async_requested_targets,
+    UnknownNames,
+    async_unknown_names,
+    requested_targets,
     with_action_guard,
 )
 from custom_components.havencore.vocabulary import async_exposed_entities
@@ -103,14 +105,47 @@ async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: Home
         chat_session.async_get_chat_session(hass) as session,
         conversation.async_get_chat_log(hass, session, chat_log_input) as chat_log,
     ):
-        targets = await async_requested_targets(hass, chat_log_input, chat_log, async_exposed_entities(hass))
+        entities = async_exposed_entities(hass)
+        unknown = await async_unknown_names(hass, chat_log_input, entities)
+        targets = requested_targets(hass, chat_log_input, chat_log, entities, unknown.names)
 
     # HA reads it as the lights of an area called "pantry", which it does not know.
-    assert targets.unknown == ("pantry",)
+    assert unknown.names == targets.unknown == ("pantry",)
+    assert unknown.command
     refusal = targets.refusal({"domain": ["light"]})
     assert refusal is not None
     assert "pantry" in refusal
     assert targets.refusal({"name": "Kitchen light"}) is not None
+
+
+async def test_a_phrase_an_open_slot_swallowed_is_not_a_command_about_a_device(home: HomeAssistant) -> None:
+    chat = conversation.ConversationInput(
+        text="tell me a joke about sheep",
+        context=Context(),
+        conversation_id=None,
+        device_id=None,
+        satellite_id=None,
+        language="en",
+        agent_id="conversation.havencore",
+    )
+
+    unknown = await async_unknown_names(home, chat, async_exposed_entities(home))
+
+    assert not unknown.command
+
+
+async def test_part_of_an_exposed_name_is_not_unknown(home: HomeAssistant) -> None:
+    chat = conversation.ConversationInput(
+        text="turn on the kitchen",
+        context=Context(),
+        conversation_id=None,
+        device_id=None,
+        satellite_id=None,
+        language="en",
+        agent_id="conversation.havencore",
+    )
+
+    assert await async_unknown_names(home, chat, async_exposed_entities(home)) == UnknownNames()
 
 
 async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: HomeAssistant) -> None:

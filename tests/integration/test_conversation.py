@@ -93,7 +93,7 @@ async def test_lost_backend_makes_agent_unavailable_until_it_returns(
     own_backend.stop()
 
     for _ in range(2):
-        result = await conversation.async_converse(hass, "turn on the kitchen light", None, Context(), agent_id=agent)
+        result = await conversation.async_converse(hass, "tell me a joke", None, Context(), agent_id=agent)
         assert result.response.response_type is intent.IntentResponseType.ERROR
         assert result.response.speech["plain"]["speech"] == "Sorry, I can't reach the HavenCore backend right now."
     assert _state(hass, agent) == STATE_UNAVAILABLE
@@ -178,6 +178,23 @@ async def test_state_question_hass_understands_is_answered_locally_from_the_stat
     assert bedroom.response.speech["plain"]["speech"].lower().startswith("yes")
     assert kitchen.response.speech["plain"]["speech"].lower().startswith("no")
     assert _state(hass, "light.kitchen_light") == "off"
+
+
+async def test_a_device_hass_knows_is_not_exposed_is_answered_locally(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: only the local path can answer
+
+    result = await conversation.async_converse(hass, "turn on the pantry light", None, Context(), agent_id=agent)
+
+    assert result.response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
+    assert result.response.speech["plain"]["speech"] == (
+        "Sorry, pantry is not among the devices and areas I may control."
+    )
+    assert _state(hass, "light.kitchen_light") == "off"
+    assert _state(hass, "light.bedroom_light") == "off"
 
 
 async def test_local_first_can_be_turned_off(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:

@@ -149,6 +149,7 @@ async def test_resume_keeps_the_latest_turns_and_the_local_path_continues_too(
     assert _chat_log_texts(hass, third.conversation_id)[0] == ("user", "turn off the kitchen light")
     # With the action it ran, and this turn's local action as a call too: a model reading the history sees that
     # commands are carried out with tools.
+    assert third.conversation_id is not None
     content = hass.data[DATA_CHAT_LOGS][third.conversation_id].content
     calls = [
         call.tool_name
