@@ -27,7 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.eval_suite import COMPARED_ATTRIBUTES, DEMO_RESET, DEMO_SUITE, NUMERIC_TOLERANCE, Case, Expect
+from bench.eval_suite import (
+    COMPARED_ATTRIBUTES,
+    DEFAULT_NUMERIC_TOLERANCE,
+    DEMO_RESET,
+    DEMO_SUITE,
+    NUMERIC_TOLERANCE,
+    Case,
+    Expect,
+)
 from demo.assist import AssistRun, run_pipeline, spoken_command
 from demo.ha_client import HomeAssistantClient
 from demo.provision import set_up_pipeline
@@ -106,7 +114,7 @@ def _matches(expected: Expect, state: tuple[str, tuple[tuple[str, Any], ...]] | 
     for name, wanted in expected.attributes.items():
         value = actual.get(name)
         if isinstance(wanted, float | int) and isinstance(value, float | int):
-            if abs(value - wanted) > NUMERIC_TOLERANCE:
+            if abs(value - wanted) > NUMERIC_TOLERANCE.get(name, DEFAULT_NUMERIC_TOLERANCE):
                 return False
         elif value != wanted:
             return False

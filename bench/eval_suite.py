@@ -25,8 +25,10 @@ COMPARED_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     "humidifier": ("humidity",),
     "water_heater": ("temperature",),
 }
-# How far a numeric attribute may be from the expected value (brightness 0-255 from a percentage rounds).
-NUMERIC_TOLERANCE = 3.0
+# How far a numeric attribute may be from the expected value: brightness (0-255) from a percentage rounds; a
+# temperature or a percentage must be what was asked.
+NUMERIC_TOLERANCE: Mapping[str, float] = {"brightness": 3.0}
+DEFAULT_NUMERIC_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class ServiceCall:
 
 @dataclass(frozen=True, slots=True)
 class Expect:
-    """The state an entity must end in, and attribute values (numbers within ``NUMERIC_TOLERANCE``)."""
+    """The state an entity must end in, and attribute values (numbers within their ``NUMERIC_TOLERANCE``)."""
 
     state: str | None = None
     attributes: Mapping[str, float | str] = field(default_factory=dict)
@@ -138,7 +140,7 @@ DEMO_SUITE: tuple[Case, ...] = (
     Case("set the bedroom fan to 50 percent", "fan", {FAN: Expect("on", {"percentage": 50})}),
     # Questions about states: nothing may change
     Case("what is the temperature in the living room", "query", words=(("19.5", "19,5"),)),
-    Case("is the front door locked", "query", words=(("locked",),)),
+    Case("is the front door locked", "query", words=(("locked", "yes"),)),
     Case("is the kitchen light on", "query", words=(("on", "yes"),), given=(_power("kitchen_light_power"),)),
     Case("are the bedroom blinds open", "query", words=(("closed", "no"),)),
     Case("what is the thermostat set to", "query", words=(("21",),)),

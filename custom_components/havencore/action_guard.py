@@ -31,7 +31,7 @@ NOT_REQUESTED_ERROR = "TargetNotRequested"
 READ_ONLY_MARK = "Get"
 
 # Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
-MAX_NAME_WORDS = 3
+MAX_NAME_WORDS = 2
 # The intent slots that name a target.
 TARGET_SLOTS = ("name", "area", "floor")
 
@@ -123,6 +123,10 @@ class RequestedTargets:
         if (named_areas := self.request & self.area_words) and not named_areas & target_words:
             return f"The user asked about {', '.join(sorted(named_areas))}, which this call does not target."
         return None
+
+    def mentioned_entities(self, limit: int) -> list[ExposedEntity]:
+        """Up to ``limit`` entities the request itself picks out by name or by naming their area."""
+        return [entity for entity in self.entities if self._mentions_entity([entity], self.request)][:limit]
 
     def _mentions_entity(self, named: Sequence[ExposedEntity], mentioned: frozenset[str]) -> bool:
         """Whether the words have one that picks out one of these entities, or its whole name."""
@@ -255,10 +259,7 @@ async def async_unknown_names(
     # resolve; only words that fit none of them name something else.
     known = [_all_words((*entity.names, *entity.areas)) for entity in entities]
     names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
-    # Open slots swallow whole phrases ("tell me {name}" takes "a joke"): only a short name in a command counts.
-    return UnknownNames(
-        names=tuple(names),
-        command=bool(names)
-        and READ_ONLY_MARK not in result.intent.name
-        and all(len(words(name)) <= MAX_NAME_WORDS for name in names),
-    )
+    # Open slots swallow whole phrases ("tell me {name}" takes "a joke", "{name} in the {area}" takes "it's too
+    # dark"): only short names count.
+    names = [name for name in names if len(words(name)) <= MAX_NAME_WORDS]
+    return UnknownNames(names=tuple(names), command=bool(names) and READ_ONLY_MARK not in result.intent.name)

@@ -75,6 +75,9 @@ DEFAULT_MAX_HISTORY: Final = 10
 DEFAULT_SPEED: Final = 1.0
 # Above this many exposed entities, only those most relevant to the request reach the prompt and the tools; 0 never.
 DEFAULT_ENTITY_RETRIEVAL_THRESHOLD: Final = 40
+# The live states of at most this many entities the request names go into its turn context.
+MENTIONED_LIVE_STATES: Final = 6
+NAMED_STATES_HEADER: Final = "Live Context of the devices this request names:"
 # How many entities retrieval hands the model, besides those the request names outright.
 RETRIEVED_ENTITIES: Final = 12
 # Entity descriptions embedded per request to the backend.

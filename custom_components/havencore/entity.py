@@ -37,10 +37,12 @@ from .const import (
     DOMAIN,
     LOGGER,
     MAX_TOOL_CORRECTIONS,
+    MENTIONED_LIVE_STATES,
+    NAMED_STATES_HEADER,
     RETRIEVED_ENTITIES,
 )
 from .entity_retrieval import EntityIndex
-from .live_context import with_retrieved_live_context
+from .live_context import live_context, with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
 from .reply import action_done, tool_failed
 from .runtime import HavenCoreConfigEntry
@@ -295,6 +297,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         if user_input.context.user_id and (user := await self.hass.auth.async_get_user(user_input.context.user_id)):
             user_name = user.name
         retrieved = await self._async_retrieve(chat_log, user_input.text, entities)
+        targets = requested_targets(self.hass, user_input, chat_log, entities, unknown)
+        named_states = [entity.entity_id for entity in targets.mentioned_entities(MENTIONED_LIVE_STATES)]
         layout = build_layout(
             instructions=render_instructions(
                 self.hass,
@@ -307,11 +311,14 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             now=dt_util.now(),
             user_name=user_name,
             extra_system_prompt="\n\n".join(filter(None, (chat_log.extra_system_prompt, memory))) or None,
+            # A small model answers "what is the thermostat set to" from these, where it rarely asks for them.
+            live_states=live_context(self.hass, named_states, NAMED_STATES_HEADER)
+            if named_states and chat_log.llm_api
+            else None,
         )
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
         if chat_log.llm_api:
-            targets = requested_targets(self.hass, user_input, chat_log, entities, unknown)
             chat_log.llm_api = with_action_guard(chat_log.llm_api, targets)
         if retrieved is not None and chat_log.llm_api:
             chat_log.llm_api = with_retrieved_live_context(chat_log.llm_api, retrieved)

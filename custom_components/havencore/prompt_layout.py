@@ -21,6 +21,9 @@ from homeassistant.util import yaml as yaml_util
 from .vocabulary import ExposedEntity
 
 STATIC_CONTEXT_HEADER = "Static Context: An overview of the areas and the devices in this smart home:"
+CLOCK_LINE = "Current time is {time}. Today's date is {date}."
+# Lines of the prompt that no reply of the assistant's should contain: a reply with one echoes the prompt.
+PROMPT_MARKERS = ("Static Context:", "Live Context", CLOCK_LINE.split("{", 1)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +94,11 @@ def turn_context(
     device_lines: Sequence[str],
     retrieved: Sequence[ExposedEntity] | None,
     extra_system_prompt: str | None,
+    live_states: str | None = None,
 ) -> str:
-    """What only this turn knows: the clock, who speaks, where the satellite is, the entities retrieved for it."""
-    lines = [f"Current time is {now.strftime('%H:%M:%S')}. Today's date is {now.strftime('%Y-%m-%d')}."]
+    """What only this turn knows: the clock, who speaks, where the satellite is, the entities retrieved for it, and
+    the live states of those the request names."""
+    lines = [CLOCK_LINE.format(time=now.strftime("%H:%M:%S"), date=now.strftime("%Y-%m-%d"))]
     if user_name:
         lines.append(f"You are talking to {user_name}.")
     lines.extend(device_lines)
@@ -101,6 +106,8 @@ def turn_context(
         lines.append(entity_overview(retrieved).rstrip("\n"))
     if extra_system_prompt:
         lines.append(extra_system_prompt)
+    if live_states:
+        lines.append(live_states.rstrip("\n"))
     return "\n".join(lines)
 
 
@@ -112,6 +119,7 @@ def build_layout(
     now: datetime.datetime,
     user_name: str | None,
     extra_system_prompt: str | None,
+    live_states: str | None = None,
 ) -> PromptLayout:
     """Lays out one turn's prompt; ``retrieved`` is ``None`` when every exposed entity goes into the static part."""
     system_parts = [instructions.rstrip("\n")]
@@ -128,5 +136,5 @@ def build_layout(
         retrieved = None
     return PromptLayout(
         system="\n".join(system_parts),
-        turn_context=turn_context(now, user_name, device_lines, retrieved, extra_system_prompt),
+        turn_context=turn_context(now, user_name, device_lines, retrieved, extra_system_prompt, live_states),
     )

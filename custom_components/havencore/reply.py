@@ -14,6 +14,7 @@ from homeassistant.helpers import intent
 from .action_check import UNCONFIRMED_KEY, async_check_intent_response
 from .action_guard import NOT_REQUESTED_ERROR
 from .errors import async_translate
+from .prompt_layout import PROMPT_MARKERS
 
 # HA's error when an intent names nothing that is exposed (a made-up or hidden device).
 NO_MATCH_ERROR = "MatchFailedError"
@@ -89,16 +90,21 @@ async def _async_failure_reply(hass: HomeAssistant, failure: dict[str, Any], lan
     return await async_translate(hass, "reply_failed", language)
 
 
+def _echoes_prompt(text: str) -> bool:
+    """Whether the reply repeats the prompt's own context lines, as a small model sometimes does."""
+    return any(marker in text for marker in PROMPT_MARKERS)
+
+
 async def async_humanize_reply(hass: HomeAssistant, chat_log: conversation.ChatLog, language: str) -> None:
-    """Replaces the final reply when a failed action stands (whatever the model claims), or when it is empty or
-    raw JSON, with a short sentence built from what the tools really did."""
+    """Replaces the final reply when a failed action stands (whatever the model claims), or when it is empty, raw
+    JSON or an echo of the prompt, with a short sentence built from what the tools really did."""
     last = chat_log.content[-1]
     if not isinstance(last, conversation.AssistantContent):
         return
     outcome = turn_outcome(chat_log)
     if outcome.failure is not None:
         text = await _async_failure_reply(hass, outcome.failure, language)
-    elif last.content and not _is_raw_json(last.content):
+    elif last.content and not _is_raw_json(last.content) and not _echoes_prompt(last.content):
         return
     elif outcome.changed:
         text = await async_translate(hass, "reply_done", language, {"names": ", ".join(dict.fromkeys(outcome.changed))})

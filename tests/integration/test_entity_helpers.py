@@ -191,6 +191,17 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
         ),
         ([], "The kitchen light is on.", "The kitchen light is on."),
         ([], "{not json at all", "{not json at all"),
+        # A small model repeating its turn context is not an answer.
+        (
+            [],
+            "Current time is 11:40:09. Today's date is 2026-11-26.\nLive Context of the devices this request names:",
+            "Sorry, I could not put that into words.",
+        ),
+        (
+            [{"response_type": "action_done", "data": {"success": [{"name": "Kitchen light", "type": "entity"}]}}],
+            "Static Context: An overview of the areas and the devices in this smart home:",
+            "Done: Kitchen light.",
+        ),
     ],
 )
 async def test_replies_say_what_the_tools_really_did(

@@ -14,7 +14,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from custom_components.havencore.const import CONF_MAX_TOKENS
+from custom_components.havencore.const import CONF_MAX_TOKENS, NAMED_STATES_HEADER
 from custom_components.havencore.prompt_layout import build_layout, split_api_prompt
 from custom_components.havencore.vocabulary import ExposedEntity
 from tests.backend_process import RunningBackend
@@ -115,3 +115,23 @@ def test_retrieved_entities_go_to_the_tail() -> None:
 
     assert "Static Context" not in layout.system
     assert "- names: Kitchen light" in layout.turn_context
+
+
+async def test_the_live_states_of_the_devices_a_request_names_come_with_it(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 24})
+    await hass.services.async_call("light", "turn_on", {"entity_id": "light.kitchen_light"}, blocking=True)
+    async_clear_traces()
+
+    await conversation.async_converse(hass, "How bright is the kitchen light?", None, Context(), agent_id=AGENT)
+
+    context = traced_requests()[0]["messages"][-2]["content"]
+    states = context.split(NAMED_STATES_HEADER, 1)[1]
+    assert "Kitchen light" in states
+    assert "state: 'on'" in states
+    assert "Bedroom light" not in states
+    # Only the tail carries them: the cached prefix stays the same.
+    assert NAMED_STATES_HEADER not in traced_requests()[0]["messages"][0]["content"]
