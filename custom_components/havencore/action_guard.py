@@ -190,7 +190,7 @@ def requested_targets(
     unknown: Sequence[str],
 ) -> RequestedTargets:
     """The guard for this turn: its request, the exchange before it, the satellite's area, and the ``unknown``
-    names (see ``async_unknown_names``)."""
+    names (see ``unknown_names``)."""
     return RequestedTargets.of(
         hass,
         user_input.text,
@@ -228,20 +228,24 @@ class UnknownNames:
     command: bool = False
 
 
-async def async_unknown_names(
-    hass: HomeAssistant, user_input: conversation.ConversationInput, entities: Sequence[ExposedEntity]
-) -> UnknownNames:
-    """The names HA's sentence matching finds in the request but not among the exposed entities and areas, e.g.
-    "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for).
+async def async_recognize(hass: HomeAssistant, user_input: conversation.ConversationInput) -> RecognizeResult | None:
+    """HA's full sentence matching of the request: exposed entities, then fuzzy, then every entity, then unknown
+    names (a result whose names did not match).
 
-    HA's full matching (exposed entities, fuzzy, every entity, unknown names) caches its stages per text, and a
-    strict match run first would make it skip the rest: call this before ``async_handle_intents``.
+    HA caches its stages per text, and a strict match run first would make it skip the rest: call this before
+    ``async_handle_intents``, which then answers from the cache.
     """
     agent = get_agent_manager(hass).default_agent
     if agent is None:
-        return UnknownNames()
+        return None
     result = await agent.async_recognize_intent(user_input)
-    if not isinstance(result, RecognizeResult):
+    return result if isinstance(result, RecognizeResult) else None
+
+
+def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEntity]) -> UnknownNames:
+    """The names HA's sentence matching found in the request but not among the exposed entities and areas, e.g.
+    "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
+    if result is None:
         return UnknownNames()
     names = [
         entity.text.strip()

@@ -7,6 +7,7 @@ from typing import Literal
 
 from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
+from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
@@ -15,7 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .action_guard import UnknownNames, async_unknown_names
+from .action_guard import TARGET_SLOTS, RequestedTargets, UnknownNames, async_recognize, unknown_names
 from .const import (
     CONF_MAX_HISTORY,
     CONF_MEMORY_TOKEN_BUDGET,
@@ -35,7 +36,7 @@ from .history import ConversationHistory
 from .memory_context import async_memory_context
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
-from .vocabulary import async_exposed_entities
+from .vocabulary import ExposedEntity, async_exposed_entities
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
 PARALLEL_UPDATES = 0
@@ -92,17 +93,17 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         """Answers one user turn; backend failures become a short spoken error, never a hang."""
         options = self.subentry.data
         local_first = options.get(CONF_PREFER_LOCAL_INTENTS, True)
-        unknown = (
-            await async_unknown_names(self.hass, user_input, async_exposed_entities(self.hass))
-            if options.get(CONF_LLM_HASS_API)
-            else UnknownNames()
-        )
-        if local_first and (local_result := await self._async_handle_locally(user_input, chat_log)):
+        match = await async_recognize(self.hass, user_input) if local_first or options.get(CONF_LLM_HASS_API) else None
+        entities = async_exposed_entities(self.hass)
+        unknown = unknown_names(match, entities) if match else UnknownNames()
+        if match is not None and _fuzzy_target_refused(self.hass, user_input, match, entities):
+            match = None
+        if local_first and (local_result := await self._async_handle_locally(user_input, chat_log, match)):
             return local_result
         if local_first and unknown.command:
             # HA's sentences read a command for a device or area that is not exposed: no model could act on it
             # (the action guard refuses any other target), and HA's own agent answers the same.
-            return await self._async_not_exposed(user_input, chat_log, list(unknown.names))
+            return await self._async_not_exposed(user_input, chat_log, unknown.names[0])
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
@@ -129,10 +130,10 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
     async def _async_not_exposed(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, names: list[str]
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, name: str
     ) -> conversation.ConversationResult:
-        """Says that the named devices or areas are not among those the agent may control."""
-        text = await async_translate(self.hass, "reply_not_exposed", user_input.language, {"names": ", ".join(names)})
+        """Says that the named device or area is not among those the agent may control."""
+        text = await async_translate(self.hass, "reply_not_exposed", user_input.language, {"names": name})
         response = intent.IntentResponse(language=user_input.language)
         response.async_set_error(intent.IntentResponseErrorCode.NO_VALID_TARGETS, text or "")
         chat_log.async_add_assistant_content_without_tools(
@@ -141,13 +142,18 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
 
     async def _async_handle_locally(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+        match: RecognizeResult | None,
     ) -> conversation.ConversationResult | None:
         """Lets HA's own sentence triggers and intents answer what they understand, in milliseconds.
 
         Like the Assist pipeline's "prefer local intents": the answer joins the same chat log, so a later LLM turn
-        sees it as history. Unlike the pipeline, questions about states HA understands are answered here too: its
-        answer is read from the states, where a small model asked "are the blinds open" may open them instead.
+        sees it as history. Unlike the pipeline, questions about states HA understands are answered here too (its
+        answer is read from the states, where a small model asked "are the blinds open" may open them instead), and
+        so are HA's fuzzy matches of exposed names (``match``), as HA's own agent answers them: "dim the bedroom light
+        to 20%" is one, where the 0.5B model wrote the call as prose.
         """
         response: intent.IntentResponse | None = None
         if (
@@ -156,12 +162,12 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_speech(trigger_text)
         else:
+            leave_to_llm = _leave_to_llm if self.subentry.data.get(CONF_LLM_HASS_API) else None
             response = await conversation.async_handle_intents(
-                self.hass,
-                user_input,
-                chat_log,
-                intent_filter=_leave_to_llm if self.subentry.data.get(CONF_LLM_HASS_API) else None,
+                self.hass, user_input, chat_log, intent_filter=leave_to_llm
             )
+            if response is None and match is not None and not (leave_to_llm and leave_to_llm(match)):
+                response = await _async_handle_full_match(self.hass, match, user_input, chat_log)
         if response is None:
             return None
         await async_confirm_local_response(self.hass, response, user_input.language)
@@ -171,6 +177,40 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
         )
         return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
+
+
+async def _async_handle_full_match(
+    hass: HomeAssistant,
+    match: RecognizeResult,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+) -> intent.IntentResponse | None:
+    """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when it names no device, area
+    or floor (its fuzzy matching reads "tell me a joke" as asking the time), when its names did not all match
+    exposed ones, or when HA found nothing to act on: those go to the model, like a failed strict match.
+    """
+    agent = get_agent_manager(hass).default_agent
+    if agent is None or match.unmatched_entities or not match.entities.keys() & set(TARGET_SLOTS):
+        return None
+    # HA's own handling of a recognized sentence (pinned HA version): slots, the intent, its response template.
+    response = await agent._async_process_intent_result(match, user_input, chat_log)
+    if response.response_type is intent.IntentResponseType.ERROR and response.error_code not in (
+        intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+        intent.IntentResponseErrorCode.UNKNOWN,
+    ):
+        return None
+    return response
+
+
+def _fuzzy_target_refused(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    match: RecognizeResult,
+    entities: list[ExposedEntity],
+) -> bool:
+    """Whether the action guard would refuse what a match of HA's full (fuzzy) matching targets."""
+    arguments = {entity.name: entity.value for entity in match.entities_list}
+    return RequestedTargets.of(hass, user_input.text, entities).refusal(arguments) is not None
 
 
 def _leave_to_llm(result: RecognizeResult) -> bool:

@@ -4,6 +4,7 @@ happen, and never raw JSON when a small model echoes a tool result."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +17,8 @@ from .action_guard import NOT_REQUESTED_ERROR
 from .errors import async_translate
 from .prompt_layout import PROMPT_MARKERS
 
+# HA's intent tools' names (HassTurnOn, HassLightSet, ...), which no spoken reply should contain.
+_TOOL_NAME = re.compile(r"\bHass[A-Z]\w+")
 # HA's error when an intent names nothing that is exposed (a made-up or hidden device).
 NO_MATCH_ERROR = "MatchFailedError"
 
@@ -91,8 +94,9 @@ async def _async_failure_reply(hass: HomeAssistant, failure: dict[str, Any], lan
 
 
 def _echoes_prompt(text: str) -> bool:
-    """Whether the reply repeats the prompt's own context lines, as a small model sometimes does."""
-    return any(marker in text for marker in PROMPT_MARKERS)
+    """Whether the reply repeats the prompt's own context lines, or writes a tool call out as prose ("name:
+    HassLightSet arguments: ..."), as a small model sometimes does."""
+    return any(marker in text for marker in PROMPT_MARKERS) or _TOOL_NAME.search(text) is not None
 
 
 async def async_humanize_reply(hass: HomeAssistant, chat_log: conversation.ChatLog, language: str) -> None:

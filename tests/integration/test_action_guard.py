@@ -16,8 +16,9 @@ from custom_components.havencore.action_guard import (
     NOT_REQUESTED_ERROR,
     RequestedTargets,
     UnknownNames,
-    async_unknown_names,
+    async_recognize,
     requested_targets,
+    unknown_names,
     with_action_guard,
 )
 from custom_components.havencore.vocabulary import async_exposed_entities
@@ -106,7 +107,7 @@ async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: Home
         conversation.async_get_chat_log(hass, session, chat_log_input) as chat_log,
     ):
         entities = async_exposed_entities(hass)
-        unknown = await async_unknown_names(hass, chat_log_input, entities)
+        unknown = unknown_names(await async_recognize(hass, chat_log_input), entities)
         targets = requested_targets(hass, chat_log_input, chat_log, entities, unknown.names)
 
     # HA reads it as the lights of an area called "pantry", which it does not know.
@@ -129,7 +130,7 @@ async def test_a_phrase_an_open_slot_swallowed_is_not_a_command_about_a_device(h
         agent_id="conversation.havencore",
     )
 
-    unknown = await async_unknown_names(home, chat, async_exposed_entities(home))
+    unknown = unknown_names(await async_recognize(home, chat), async_exposed_entities(home))
 
     assert not unknown.command
 
@@ -145,7 +146,7 @@ async def test_part_of_an_exposed_name_is_not_unknown(home: HomeAssistant) -> No
         agent_id="conversation.havencore",
     )
 
-    assert await async_unknown_names(home, chat, async_exposed_entities(home)) == UnknownNames()
+    assert unknown_names(await async_recognize(home, chat), async_exposed_entities(home)) == UnknownNames()
 
 
 async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: HomeAssistant) -> None:

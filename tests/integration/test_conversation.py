@@ -180,6 +180,20 @@ async def test_state_question_hass_understands_is_answered_locally_from_the_stat
     assert _state(hass, "light.kitchen_light") == "off"
 
 
+async def test_a_fuzzy_match_of_hass_is_answered_locally_as_hass_own_agent_does(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: only the local path can answer
+
+    result = await conversation.async_converse(hass, "dim the bedroom light to 20%", None, Context(), agent_id=agent)
+
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE, result.response.speech
+    assert _state(hass, "light.bedroom_light") == "on"
+    assert _state(hass, "light.kitchen_light") == "off"
+
+
 async def test_a_device_hass_knows_is_not_exposed_is_answered_locally(
     hass_with_core: HomeAssistant, own_backend: RunningBackend
 ) -> None:

@@ -202,6 +202,7 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
             "Static Context: An overview of the areas and the devices in this smart home:",
             "Done: Kitchen light.",
         ),
+        ([], "name: HassSetTemperature arguments: temperature=22", "Sorry, I could not put that into words."),
     ],
 )
 async def test_replies_say_what_the_tools_really_did(
