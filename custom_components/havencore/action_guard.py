@@ -3,7 +3,9 @@
 Small models sometimes pick a real but wrong device: asked for the (unexposed) garage light, one switched the living
 room lamp. Tool grammars and enums cannot catch that, as the name is valid. Here an action's name, area or floor must
 share a word with the request (a distinctive one: "light" in a home of several lights does not tell them apart), and
-the request must not name only other areas. A refused call goes back to the model as an error, like any failed call.
+the request must not name only other areas; names HA's own sentence matching found but not among the exposed ones
+(see ``intent_match``) rule out every other target. A refused call goes back to the model as an error, like any
+failed call.
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from hassil.models import UnmatchedTextEntity
-from hassil.recognize import MISSING_ENTITY, RecognizeResult
 from homeassistant.components import conversation
-from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
@@ -30,8 +29,6 @@ NOT_REQUESTED_ERROR = "TargetNotRequested"
 # Intents that only read (HassGetState, HassClimateGetTemperature, HassGetWeather, ...) change nothing.
 READ_ONLY_MARK = "Get"
 
-# Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
-MAX_NAME_WORDS = 2
 # The intent slots that name a target.
 TARGET_SLOTS = ("name", "area", "floor")
 
@@ -47,7 +44,8 @@ def _fold(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _all_words(texts: Iterable[str]) -> set[str]:
+def all_words(texts: Iterable[str]) -> set[str]:
+    """The words of all the texts."""
     return {word for text in texts for word in words(text)}
 
 
@@ -79,12 +77,12 @@ class RequestedTargets:
     ) -> RequestedTargets:
         """The guard for ``request`` in a home exposing ``entities``."""
         areas = ar.async_get(hass).async_list_areas()
-        counts = Counter(word for entity in entities for word in _all_words(entity.names))
+        counts = Counter(word for entity in entities for word in all_words(entity.names))
         return cls(
             request=frozenset(words(request)),
-            context=frozenset(_all_words([*earlier, satellite_area or ""])),
+            context=frozenset(all_words([*earlier, satellite_area or ""])),
             entities=tuple(entities),
-            area_words=frozenset(_all_words(text for area in areas for text in (area.name, *area.aliases))),
+            area_words=frozenset(all_words(text for area in areas for text in (area.name, *area.aliases))),
             common_words=frozenset(word for word, count in counts.items() if count > 1),
             unknown=tuple(unknown),
         )
@@ -102,7 +100,7 @@ class RequestedTargets:
         if named := [entity for entity in self.entities if isinstance(name, str) and name in entity.names]:
             if not self._mentions_entity(named, mentioned):
                 return f"The user did not mention {name}."
-            target_words |= _all_words(text for entity in named for text in (*entity.names, *entity.areas))
+            target_words |= all_words(text for entity in named for text in (*entity.names, *entity.areas))
         for slot in TARGET_SLOTS[1:]:
             if isinstance(place := arguments.get(slot), str):
                 place_words = words(place)
@@ -114,7 +112,7 @@ class RequestedTargets:
                 return f"The user asked for {text}, which is not among the devices and areas you may control."
         if not target_words and (domains := _domains(arguments.get("domain"))):
             # A whole domain ("turn off all the lights"): the request must say the domain or a word of its devices.
-            domain_words = _all_words(domains) | _all_words(
+            domain_words = all_words(domains) | all_words(
                 text for entity in self.entities if entity.domain in domains for text in entity.names
             )
             if not domain_words & mentioned:
@@ -131,7 +129,7 @@ class RequestedTargets:
     def _mentions_entity(self, named: Sequence[ExposedEntity], mentioned: frozenset[str]) -> bool:
         """Whether the words have one that picks out one of these entities, or its whole name."""
         for entity in named:
-            distinctive = (_all_words(entity.names) - self.common_words) | _all_words(entity.areas)
+            distinctive = (all_words(entity.names) - self.common_words) | all_words(entity.areas)
             if distinctive & mentioned:
                 return True
             if any(words(name) <= mentioned for name in entity.names):
@@ -190,7 +188,7 @@ def requested_targets(
     unknown: Sequence[str],
 ) -> RequestedTargets:
     """The guard for this turn: its request, the exchange before it, the satellite's area, and the ``unknown``
-    names (see ``unknown_names``)."""
+    names (see ``intent_match.unknown_names``)."""
     return RequestedTargets.of(
         hass,
         user_input.text,
@@ -218,52 +216,3 @@ def _satellite_area(hass: HomeAssistant, device_id: str | None) -> str | None:
         area = ar.async_get(hass).async_get_area(device.area_id)
         return area.name if area else None
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownNames:
-    """Device, area and floor names a request uses that are not exposed, and whether HA read it as a command."""
-
-    names: tuple[str, ...] = ()
-    command: bool = False
-
-
-async def async_recognize(hass: HomeAssistant, user_input: conversation.ConversationInput) -> RecognizeResult | None:
-    """HA's full sentence matching of the request: exposed entities, then fuzzy, then every entity, then unknown
-    names (a result whose names did not match).
-
-    HA caches its stages per text, and a strict match run first would make it skip the rest: call this before
-    ``async_handle_intents``, which then answers from the cache.
-    """
-    agent = get_agent_manager(hass).default_agent
-    if agent is None:
-        return None
-    result = await agent.async_recognize_intent(user_input)
-    return result if isinstance(result, RecognizeResult) else None
-
-
-def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEntity]) -> UnknownNames:
-    """The names HA's sentence matching found in the request but not among the exposed entities and areas, e.g.
-    "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
-    if result is None:
-        return UnknownNames()
-    names = [
-        entity.text.strip()
-        for entity in result.unmatched_entities_list
-        if isinstance(entity, UnmatchedTextEntity)
-        and entity.name in TARGET_SLOTS
-        and entity.text != MISSING_ENTITY
-        and entity.text.strip()
-    ]
-    # A match against every entity, exposed or not, names one that is not exposed.
-    exposed = {name.casefold() for entity in entities for name in entity.names}
-    if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
-        names.append(str(name.text or name.value).strip())
-    # Part of an exposed entity's name and area ("thermostat" of "Living room thermostat") is a name a model may
-    # resolve; only words that fit none of them name something else.
-    known = [_all_words((*entity.names, *entity.areas)) for entity in entities]
-    names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
-    # Open slots swallow whole phrases ("tell me {name}" takes "a joke", "{name} in the {area}" takes "it's too
-    # dark"): only short names count.
-    names = [name for name in names if len(words(name)) <= MAX_NAME_WORDS]
-    return UnknownNames(names=tuple(names), command=bool(names) and READ_ONLY_MARK not in result.intent.name)

@@ -7,7 +7,6 @@ from typing import Literal
 
 from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
-from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
@@ -16,7 +15,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .action_guard import TARGET_SLOTS, RequestedTargets, UnknownNames, async_recognize, unknown_names
 from .const import (
     CONF_MAX_HISTORY,
     CONF_MEMORY_TOKEN_BUDGET,
@@ -33,10 +31,17 @@ from .const import (
 from .entity import HavenCoreLLMEntity
 from .errors import async_error_message, async_translate
 from .history import ConversationHistory
+from .intent_match import (
+    UnknownNames,
+    async_handle_full_match,
+    async_recognize,
+    fuzzy_target_refused,
+    unknown_names,
+)
 from .memory_context import async_memory_context
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
-from .vocabulary import ExposedEntity, async_exposed_entities
+from .vocabulary import async_exposed_entities
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
 PARALLEL_UPDATES = 0
@@ -96,7 +101,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         match = await async_recognize(self.hass, user_input) if local_first or options.get(CONF_LLM_HASS_API) else None
         entities = async_exposed_entities(self.hass)
         unknown = unknown_names(match, entities) if match else UnknownNames()
-        if match is not None and _fuzzy_target_refused(self.hass, user_input, match, entities):
+        if match is not None and fuzzy_target_refused(self.hass, user_input, match, entities):
             match = None
         if local_first and (local_result := await self._async_handle_locally(user_input, chat_log, match)):
             return local_result
@@ -167,7 +172,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
                 self.hass, user_input, chat_log, intent_filter=leave_to_llm
             )
             if response is None and match is not None and not (leave_to_llm and leave_to_llm(match)):
-                response = await _async_handle_full_match(self.hass, match, user_input, chat_log)
+                response = await async_handle_full_match(self.hass, match, user_input, chat_log)
         if response is None:
             return None
         await async_confirm_local_response(self.hass, response, user_input.language)
@@ -177,40 +182,6 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
         )
         return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
-
-
-async def _async_handle_full_match(
-    hass: HomeAssistant,
-    match: RecognizeResult,
-    user_input: conversation.ConversationInput,
-    chat_log: conversation.ChatLog,
-) -> intent.IntentResponse | None:
-    """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when it names no device, area
-    or floor (its fuzzy matching reads "tell me a joke" as asking the time), when its names did not all match
-    exposed ones, or when HA found nothing to act on: those go to the model, like a failed strict match.
-    """
-    agent = get_agent_manager(hass).default_agent
-    if agent is None or match.unmatched_entities or not match.entities.keys() & set(TARGET_SLOTS):
-        return None
-    # HA's own handling of a recognized sentence (pinned HA version): slots, the intent, its response template.
-    response = await agent._async_process_intent_result(match, user_input, chat_log)
-    if response.response_type is intent.IntentResponseType.ERROR and response.error_code not in (
-        intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-        intent.IntentResponseErrorCode.UNKNOWN,
-    ):
-        return None
-    return response
-
-
-def _fuzzy_target_refused(
-    hass: HomeAssistant,
-    user_input: conversation.ConversationInput,
-    match: RecognizeResult,
-    entities: list[ExposedEntity],
-) -> bool:
-    """Whether the action guard would refuse what a match of HA's full (fuzzy) matching targets."""
-    arguments = {entity.name: entity.value for entity in match.entities_list}
-    return RequestedTargets.of(hass, user_input.text, entities).refusal(arguments) is not None
 
 
 def _leave_to_llm(result: RecognizeResult) -> bool:

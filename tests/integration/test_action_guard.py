@@ -15,12 +15,10 @@ from homeassistant.setup import async_setup_component
 from custom_components.havencore.action_guard import (
     NOT_REQUESTED_ERROR,
     RequestedTargets,
-    UnknownNames,
-    async_recognize,
     requested_targets,
-    unknown_names,
     with_action_guard,
 )
+from custom_components.havencore.intent_match import UnknownNames, async_recognize, unknown_names
 from custom_components.havencore.vocabulary import async_exposed_entities
 from tests.integration.home import async_set_up_home
 

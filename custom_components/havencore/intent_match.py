@@ -1,0 +1,104 @@
+"""Home Assistant's own sentence matching, run in full once per turn: what it reads as a device or area that is not
+exposed, and its fuzzy matches of exposed names, which HA's own agent acts on and the Assist pipeline's "prefer local
+intents" does not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hassil.models import UnmatchedTextEntity
+from hassil.recognize import MISSING_ENTITY, RecognizeResult
+from homeassistant.components import conversation
+from homeassistant.components.conversation.agent_manager import get_agent_manager
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import intent
+
+from .action_guard import READ_ONLY_MARK, TARGET_SLOTS, RequestedTargets, all_words, words
+from .vocabulary import ExposedEntity
+
+# Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
+MAX_NAME_WORDS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownNames:
+    """Device, area and floor names a request uses that are not exposed, and whether HA read it as a command."""
+
+    names: tuple[str, ...] = ()
+    command: bool = False
+
+
+async def async_recognize(hass: HomeAssistant, user_input: conversation.ConversationInput) -> RecognizeResult | None:
+    """HA's full sentence matching of the request: exposed entities, then fuzzy, then every entity, then unknown
+    names (a result whose names did not match).
+
+    HA caches its stages per text, and a strict match run first would make it skip the rest: call this before
+    ``async_handle_intents``, which then answers from the cache.
+    """
+    agent = get_agent_manager(hass).default_agent
+    if agent is None:
+        return None
+    result = await agent.async_recognize_intent(user_input)
+    return result if isinstance(result, RecognizeResult) else None
+
+
+def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEntity]) -> UnknownNames:
+    """The names HA's sentence matching found in the request but not among the exposed entities and areas, e.g.
+    "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
+    if result is None:
+        return UnknownNames()
+    names = [
+        entity.text.strip()
+        for entity in result.unmatched_entities_list
+        if isinstance(entity, UnmatchedTextEntity)
+        and entity.name in TARGET_SLOTS
+        and entity.text != MISSING_ENTITY
+        and entity.text.strip()
+    ]
+    # A match against every entity, exposed or not, names one that is not exposed.
+    exposed = {name.casefold() for entity in entities for name in entity.names}
+    if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
+        names.append(str(name.text or name.value).strip())
+    # Part of an exposed entity's name and area ("thermostat" of "Living room thermostat") is a name a model may
+    # resolve; only words that fit none of them name something else.
+    known = [all_words((*entity.names, *entity.areas)) for entity in entities]
+    names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
+    # Open slots swallow whole phrases ("tell me {name}" takes "a joke", "{name} in the {area}" takes "it's too
+    # dark"): only short names count.
+    names = [name for name in names if len(words(name)) <= MAX_NAME_WORDS]
+    return UnknownNames(names=tuple(names), command=bool(names) and READ_ONLY_MARK not in result.intent.name)
+
+
+async def async_handle_full_match(
+    hass: HomeAssistant,
+    match: RecognizeResult,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+) -> intent.IntentResponse | None:
+    """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when it names no device, area
+    or floor (its fuzzy matching reads "tell me a joke" as asking the time), when its names did not all match
+    exposed ones, or when HA found nothing to act on: those go to the model, like a failed strict match.
+    """
+    agent = get_agent_manager(hass).default_agent
+    if agent is None or match.unmatched_entities or not match.entities.keys() & set(TARGET_SLOTS):
+        return None
+    # HA's own handling of a recognized sentence (pinned HA version): slots, the intent, its response template.
+    response = await agent._async_process_intent_result(match, user_input, chat_log)
+    if response.response_type is intent.IntentResponseType.ERROR and response.error_code not in (
+        intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+        intent.IntentResponseErrorCode.UNKNOWN,
+    ):
+        return None
+    return response
+
+
+def fuzzy_target_refused(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    match: RecognizeResult,
+    entities: list[ExposedEntity],
+) -> bool:
+    """Whether the action guard would refuse what a match of HA's full (fuzzy) matching targets."""
+    arguments = {entity.name: entity.value for entity in match.entities_list}
+    return RequestedTargets.of(hass, user_input.text, entities).refusal(arguments) is not None
