@@ -36,6 +36,7 @@ from .intent_match import (
     async_handle_full_match,
     async_recognize,
     fuzzy_target_refused,
+    is_command,
     unknown_names,
 )
 from .memory_context import async_memory_context
@@ -101,6 +102,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         match = await async_recognize(self.hass, user_input) if local_first or options.get(CONF_LLM_HASS_API) else None
         entities = async_exposed_entities(self.hass)
         unknown = unknown_names(match, entities) if match else UnknownNames()
+        command = match is not None and is_command(match)
         if match is not None and fuzzy_target_refused(self.hass, user_input, match, entities):
             match = None
         if local_first and (local_result := await self._async_handle_locally(user_input, chat_log, match)):
@@ -131,7 +133,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
                 await async_error_message(self.hass, err, user_input.language),
             )
             return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
-        await async_humanize_reply(self.hass, chat_log, user_input.language)
+        await async_humanize_reply(self.hass, chat_log, user_input.language, command=command)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
     async def _async_not_exposed(

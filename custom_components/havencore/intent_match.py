@@ -11,6 +11,7 @@ from hassil.models import UnmatchedTextEntity
 from hassil.recognize import MISSING_ENTITY, RecognizeResult
 from homeassistant.components import conversation
 from homeassistant.components.conversation.agent_manager import get_agent_manager
+from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 
@@ -67,7 +68,12 @@ def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEnti
     # Open slots swallow whole phrases ("tell me {name}" takes "a joke", "{name} in the {area}" takes "it's too
     # dark"): only short names count.
     names = [name for name in names if len(words(name)) <= MAX_NAME_WORDS]
-    return UnknownNames(names=tuple(names), command=bool(names) and READ_ONLY_MARK not in result.intent.name)
+    return UnknownNames(names=tuple(names), command=bool(names) and is_command(result))
+
+
+def is_command(result: RecognizeResult) -> bool:
+    """Whether HA reads the request as an action (turn on, set, open...) rather than a question or a media search."""
+    return READ_ONLY_MARK not in result.intent.name and result.intent.name != INTENT_MEDIA_SEARCH_AND_PLAY
 
 
 async def async_handle_full_match(

@@ -99,15 +99,24 @@ def _echoes_prompt(text: str) -> bool:
     return any(marker in text for marker in PROMPT_MARKERS) or _TOOL_NAME.search(text) is not None
 
 
-async def async_humanize_reply(hass: HomeAssistant, chat_log: conversation.ChatLog, language: str) -> None:
-    """Replaces the final reply when a failed action stands (whatever the model claims), or when it is empty, raw
-    JSON or an echo of the prompt, with a short sentence built from what the tools really did."""
+async def async_humanize_reply(
+    hass: HomeAssistant, chat_log: conversation.ChatLog, language: str, *, command: bool = False
+) -> None:
+    """Replaces the final reply when a failed action stands (whatever the model claims), when a ``command`` (a
+    request HA's own sentence matching reads as an action) ran no action at all, or when it is empty, raw JSON or an
+    echo of the prompt, with a short sentence built from what the tools really did.
+
+    Without the ``command`` rule the 1.5B model, asked to open the (unexposed) garage door, said "The garage door is
+    now open." having called nothing.
+    """
     last = chat_log.content[-1]
     if not isinstance(last, conversation.AssistantContent):
         return
     outcome = turn_outcome(chat_log)
     if outcome.failure is not None:
         text = await _async_failure_reply(hass, outcome.failure, language)
+    elif command and not outcome.changed:
+        text = await async_translate(hass, "reply_no_action", language)
     elif last.content and not _is_raw_json(last.content) and not _echoes_prompt(last.content):
         return
     elif outcome.changed:

@@ -216,3 +216,27 @@ async def test_replies_say_what_the_tools_really_did(
     last = chat_log.content[-1]
     assert isinstance(last, conversation.AssistantContent)
     assert last.content == spoken
+
+
+@pytest.mark.parametrize(
+    ("results", "spoken"),
+    [
+        ([], "Sorry, I could not do that."),
+        ([{"success": True, "result": "Live Context: ..."}], "Sorry, I could not do that."),
+        (
+            [{"response_type": "action_done", "data": {"success": [{"name": "Garage door", "type": "entity"}]}}],
+            "The garage door is now open.",
+        ),
+    ],
+)
+async def test_a_command_that_ran_no_action_is_never_claimed_done(
+    hass: HomeAssistant, results: list[dict[str, Any]], spoken: str
+) -> None:
+    await async_setup_component(hass, DOMAIN, {})
+    chat_log = _chat_log_after_tools(hass, results, "The garage door is now open.")
+
+    await async_humanize_reply(hass, chat_log, "en", command=True)
+
+    last = chat_log.content[-1]
+    assert isinstance(last, conversation.AssistantContent)
+    assert last.content == spoken
