@@ -86,9 +86,15 @@ async def test_a_model_that_keeps_failing_gets_one_correction_then_an_honest_rep
     await async_set_up_agent(
         hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 60, CONF_TEMPERATURE: 0, CONF_PROMPT: insistent}
     )
-    async_clear_traces()
 
-    result = await conversation.async_converse(hass, "Kitchen light on, please.", None, Context(), agent_id=AGENT)
+    # The small model's first step depends on what its KV cache holds from earlier tests; a turn where it wrote
+    # prose instead of the call tests nothing here (and is answered "Sorry, I could not do that."), so try again.
+    for _ in range(3):
+        async_clear_traces()
+        result = await conversation.async_converse(hass, "Kitchen light on, please.", None, Context(), agent_id=AGENT)
+        if len(traced_requests()) > 1:
+            break
+        assert result.response.speech["plain"]["speech"] == "Sorry, I could not do that."
 
     # The first call and its one correction both failed: no third request to the model.
     assert _tool_calls() == ["HassTurnOn"], "the second request carries the first call"
