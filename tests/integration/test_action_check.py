@@ -91,7 +91,7 @@ async def test_a_model_that_keeps_failing_gets_one_correction_then_an_honest_rep
     # prose instead of the call tests nothing here (and is answered "Sorry, I could not do that."), so try again.
     for _ in range(3):
         async_clear_traces()
-        result = await conversation.async_converse(hass, "Kitchen light on, please.", None, Context(), agent_id=AGENT)
+        result = await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
         if len(traced_requests()) > 1:
             break
         assert result.response.speech["plain"]["speech"] == "Sorry, I could not do that."
