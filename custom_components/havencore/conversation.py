@@ -103,7 +103,8 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         entities = async_exposed_entities(self.hass)
         unknown = unknown_names(match, entities) if match else UnknownNames()
         command = match is not None and is_command(match)
-        if match is not None and fuzzy_target_refused(self.hass, user_input, match, entities):
+        # A match that names what is not exposed, or a target the guard would refuse, is not HA's to act on.
+        if match is not None and (unknown.names or fuzzy_target_refused(self.hass, user_input, match, entities)):
             match = None
         if local_first and (local_result := await self._async_handle_locally(user_input, chat_log, match)):
             return local_result
