@@ -33,6 +33,19 @@ async def home(hass_with_core: HomeAssistant) -> HomeAssistant:
     return hass
 
 
+def _request(text: str) -> conversation.ConversationInput:
+    """A typed English request with no user or device."""
+    return conversation.ConversationInput(
+        text=text,
+        context=Context(),
+        conversation_id=None,
+        device_id=None,
+        satellite_id=None,
+        language="en",
+        agent_id="conversation.havencore",
+    )
+
+
 def _targets(hass: HomeAssistant, request: str, **kwargs: Any) -> RequestedTargets:
     return RequestedTargets.of(hass, request, async_exposed_entities(hass), **kwargs)
 
@@ -91,15 +104,7 @@ async def test_a_request_made_in_a_room_may_act_there(home: HomeAssistant) -> No
 
 async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: HomeAssistant) -> None:
     hass = home
-    chat_log_input = conversation.ConversationInput(
-        text="turn on the pantry light",
-        context=Context(),
-        conversation_id=None,
-        device_id=None,
-        satellite_id=None,
-        language="en",
-        agent_id="conversation.havencore",
-    )
+    chat_log_input = _request("turn on the pantry light")
     with (
         chat_session.async_get_chat_session(hass) as session,
         conversation.async_get_chat_log(hass, session, chat_log_input) as chat_log,
@@ -118,15 +123,7 @@ async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: Home
 
 
 async def test_a_phrase_an_open_slot_swallowed_is_not_a_command_about_a_device(home: HomeAssistant) -> None:
-    chat = conversation.ConversationInput(
-        text="tell me a joke about sheep",
-        context=Context(),
-        conversation_id=None,
-        device_id=None,
-        satellite_id=None,
-        language="en",
-        agent_id="conversation.havencore",
-    )
+    chat = _request("tell me a joke about sheep")
 
     unknown = unknown_names(await async_recognize(home, chat), async_exposed_entities(home))
 
@@ -134,15 +131,7 @@ async def test_a_phrase_an_open_slot_swallowed_is_not_a_command_about_a_device(h
 
 
 async def test_part_of_an_exposed_name_is_not_unknown(home: HomeAssistant) -> None:
-    chat = conversation.ConversationInput(
-        text="turn on the kitchen",
-        context=Context(),
-        conversation_id=None,
-        device_id=None,
-        satellite_id=None,
-        language="en",
-        agent_id="conversation.havencore",
-    )
+    chat = _request("turn on the kitchen")
 
     assert unknown_names(await async_recognize(home, chat), async_exposed_entities(home)) == UnknownNames()
 
