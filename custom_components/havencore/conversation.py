@@ -126,7 +126,9 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         )
 
         try:
-            await self._async_handle_chat_log(chat_log, user_input=user_input, memory=memory, unknown=unknown.names)
+            await self._async_handle_chat_log(
+                chat_log, user_input=user_input, memory=memory, unknown=unknown.names, exposed=entities
+            )
         except HomeAssistantError as err:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_error(

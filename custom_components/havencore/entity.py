@@ -191,12 +191,14 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         user_input: conversation.ConversationInput | None = None,
         memory: str = "",
         unknown: Sequence[str] = (),
+        exposed: list[ExposedEntity] | None = None,
     ) -> None:
         """Asks the backend for the next reply, running tool calls through the chat log until none are left.
 
         With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``;
         ``memory`` (what the backend remembers that is relevant) joins that turn's context; actions are guarded
-        (see ``action_guard``), and ``unknown`` lists the names the request uses that are not exposed.
+        (see ``action_guard``), and ``unknown`` lists the names the request uses that are not exposed. ``exposed``
+        is the turn's exposed entities when the caller has listed them already.
         """
         options = self.subentry.data
         runtime = self.entry.runtime_data
@@ -205,7 +207,12 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             "temperature": options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
             "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
         }
-        entities = async_exposed_entities(self.hass) if chat_log.llm_api else []
+        if not chat_log.llm_api:
+            entities = []
+        elif exposed is None:
+            entities = async_exposed_entities(self.hass)
+        else:
+            entities = exposed
         layout: PromptLayout | None = None
         named = entities
         if user_input is not None:
