@@ -96,16 +96,19 @@ def turn_context(
     extra_system_prompt: str | None,
     live_states: str | None = None,
 ) -> str:
-    """What only this turn knows: the clock, who speaks, where the satellite is, the entities retrieved for it, and
-    the live states of those the request names."""
-    lines = [CLOCK_LINE.format(time=now.strftime("%H:%M:%S"), date=now.strftime("%Y-%m-%d"))]
-    if user_name:
-        lines.append(f"You are talking to {user_name}.")
+    """What only this turn knows: who speaks, where the satellite is, the entities retrieved for the request, the
+    clock, and the live states of those the request names.
+
+    The lines that stay the same for a speaker and satellite come first, so the engine's cache covers them too (each
+    token it must evaluate costs a 0.5B model about 10 ms on 2 cores); the clock changes every turn.
+    """
+    lines = [f"You are talking to {user_name}."] if user_name else []
     lines.extend(device_lines)
-    if retrieved is not None:
-        lines.append(entity_overview(retrieved).rstrip("\n"))
     if extra_system_prompt:
         lines.append(extra_system_prompt)
+    if retrieved is not None:
+        lines.append(entity_overview(retrieved).rstrip("\n"))
+    lines.append(CLOCK_LINE.format(time=now.strftime("%H:%M:%S"), date=now.strftime("%Y-%m-%d")))
     if live_states:
         lines.append(live_states.rstrip("\n"))
     return "\n".join(lines)
