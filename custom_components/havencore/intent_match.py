@@ -11,6 +11,7 @@ from hassil.models import UnmatchedTextEntity
 from hassil.recognize import MISSING_ENTITY, RecognizeResult
 from homeassistant.components import conversation
 from homeassistant.components.conversation.agent_manager import get_agent_manager
+from homeassistant.components.conversation.default_agent import METADATA_FUZZY_MATCH
 from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
@@ -82,21 +83,29 @@ async def async_handle_full_match(
     user_input: conversation.ConversationInput,
     chat_log: conversation.ChatLog,
 ) -> intent.IntentResponse | None:
-    """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when it names no device, area
-    or floor (its fuzzy matching reads "tell me a joke" as asking the time), when its names did not all match
-    exposed ones, or when HA found nothing to act on: those go to the model, like a failed strict match.
+    """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when its names did not all match
+    exposed ones, when it is a fuzzy match naming no device, area or floor (HA's fuzzy matching reads "tell me a
+    joke" as asking the time), or when HA found nothing to act on for a request that is not a command: those go to
+    the model, like a failed strict match.
+
+    A command whose area or device class has nothing exposed gets HA's own answer ("Sorry, no light in the Garage
+    area is exposed"): the action guard would refuse any other target, so the model could only say the same
+    after seconds of thought.
     """
     agent = get_agent_manager(hass).default_agent
-    if agent is None or match.unmatched_entities or not match.entities.keys() & set(TARGET_SLOTS):
+    fuzzy = bool((match.intent_metadata or {}).get(METADATA_FUZZY_MATCH))
+    if agent is None or match.unmatched_entities or (fuzzy and not match.entities.keys() & set(TARGET_SLOTS)):
         return None
     # HA's own handling of a recognized sentence (pinned HA version): slots, the intent, its response template.
     response = await agent._async_process_intent_result(match, user_input, chat_log)
-    if response.response_type is intent.IntentResponseType.ERROR and response.error_code not in (
+    if response.response_type is not intent.IntentResponseType.ERROR or response.error_code in (
         intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
         intent.IntentResponseErrorCode.UNKNOWN,
     ):
-        return None
-    return response
+        return response
+    if response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS and is_command(match):
+        return response
+    return None
 
 
 def fuzzy_target_refused(
