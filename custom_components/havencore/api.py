@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -265,7 +265,7 @@ class HavenCoreClient:
         except (KeyError, TypeError, ValueError) as err:
             raise HavenCoreConnectionError(f"Unexpected embeddings from the backend: {err!r}") from err
 
-    async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """Streams an OpenAI-style chat completion, yielding each decoded chunk; the last one carries the usage."""
         try:
             async with asyncio.timeout(CHAT_TIMEOUT):

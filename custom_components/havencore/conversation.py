@@ -127,7 +127,12 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
 
         try:
             await self._async_handle_chat_log(
-                chat_log, user_input=user_input, memory=memory, unknown=unknown.names, exposed=entities
+                chat_log,
+                user_input=user_input,
+                memory=memory,
+                unknown=unknown.names,
+                exposed=entities,
+                command=command,
             )
         except HomeAssistantError as err:
             response = intent.IntentResponse(language=user_input.language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
@@ -44,10 +45,14 @@ from .const import (
 from .entity_retrieval import EntityIndex
 from .live_context import live_context, with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
-from .reply import action_done, tool_failed
+from .reply import action_done, reply_replaced, tool_failed, turn_outcome
 from .runtime import HavenCoreConfigEntry
 from .usage import trace_usage
 from .vocabulary import ExposedEntity, ExposedVocabulary, async_exposed_entities, constrain_parameters, vocabulary_of
+
+# How much text of a reply that HavenCore replaces anyway is read before the stream is closed (which stops the
+# backend generating): a small model answering a command it could not do rambled on for 363 tokens (29 s).
+DISCARDED_TEXT_LIMIT = 100
 
 # Set as a tool argument when the model's arguments are not JSON: no tool schema accepts it, so the tool fails
 # validation and the error goes back to the model instead of a call with guessed arguments.
@@ -135,6 +140,22 @@ async def transform_stream(
         yield {"tool_calls": [_tool_input(slot) for _, slot in sorted(pending.items())]}
 
 
+async def without_text(
+    deltas: AsyncIterator[conversation.AssistantContentDeltaDict], limit: int = DISCARDED_TEXT_LIMIT
+) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
+    """The deltas of a step whose reply is replaced whatever it says (see ``reply.reply_replaced``), without their
+    text: the Assist pipeline would start speaking a long text before the reply is replaced. Stops after ``limit``
+    characters of text; tool calls pass."""
+    written = 0
+    async for delta in deltas:
+        if text := delta.get("content"):
+            written += len(text)
+            if written > limit:
+                return
+            continue
+        yield delta
+
+
 def _tool_input(slot: dict[str, str]) -> llm.ToolInput:
     """A complete tool call, keeping the backend's call id when it gave one."""
     arguments = parse_tool_arguments(slot["arguments"])
@@ -192,13 +213,15 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         memory: str = "",
         unknown: Sequence[str] = (),
         exposed: list[ExposedEntity] | None = None,
+        command: bool = False,
     ) -> None:
         """Asks the backend for the next reply, running tool calls through the chat log until none are left.
 
         With ``user_input`` (a conversation turn) the prompt is laid out to stay cached: see ``prompt_layout``;
         ``memory`` (what the backend remembers that is relevant) joins that turn's context; actions are guarded
         (see ``action_guard``), and ``unknown`` lists the names the request uses that are not exposed. ``exposed``
-        is the turn's exposed entities when the caller has listed them already.
+        is the turn's exposed entities when the caller has listed them already; ``command`` says whether HA reads the
+        request as an action (its reply is replaced when none runs).
         """
         options = self.subentry.data
         runtime = self.entry.runtime_data
@@ -238,7 +261,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             request = {**payload, "messages": messages}
             # The exact request, in the conversation's debug trace: shows what the engine can reuse from its cache.
             chat_log.async_trace({"havencore_request": request})
-            results = await self._async_run_step(chat_log, request)
+            replaced = user_input is not None and reply_replaced(turn_outcome(chat_log), command)
+            results = await self._async_run_step(chat_log, request, discard_text=replaced)
             if not chat_log.unresponded_tool_results:
                 return
             failed = any(tool_failed(result.tool_result) for result in results)
@@ -257,24 +281,28 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         )
 
     async def _async_run_step(
-        self, chat_log: conversation.ChatLog, request: dict[str, Any]
+        self, chat_log: conversation.ChatLog, request: dict[str, Any], *, discard_text: bool = False
     ) -> list[conversation.ToolResultContent]:
-        """Streams one model reply into the chat log, runs its tool calls and checks that their actions happened;
-        returns the checked tool results."""
+        """Streams one model reply into the chat log (without its text when ``discard_text``), runs its tool calls
+        and checks that their actions happened; returns the checked tool results."""
         runtime = self.entry.runtime_data
         arguments: dict[str, dict[str, Any]] = {}
         results: list[conversation.ToolResultContent] = []
+        chunks = runtime.client.async_stream_chat(request)
+        deltas = transform_stream(trace_usage(chat_log, chunks))
         try:
-            async for content in chat_log.async_add_delta_content_stream(
-                self.entity_id, transform_stream(trace_usage(chat_log, runtime.client.async_stream_chat(request)))
-            ):
-                if isinstance(content, conversation.AssistantContent):
-                    arguments.update((call.id, call.tool_args) for call in content.tool_calls or ())
-                    continue
-                checked = await async_check_tool_result(self.hass, content, arguments.get(content.tool_call_id, {}))
-                if checked is not content:
-                    chat_log.content[_index_of(chat_log.content, content)] = checked
-                results.append(checked)
+            # Closed at once when the step ends early, so the backend stops generating.
+            async with contextlib.aclosing(chunks):
+                async for content in chat_log.async_add_delta_content_stream(
+                    self.entity_id, without_text(deltas) if discard_text else deltas
+                ):
+                    if isinstance(content, conversation.AssistantContent):
+                        arguments.update((call.id, call.tool_args) for call in content.tool_calls or ())
+                        continue
+                    checked = await async_check_tool_result(self.hass, content, arguments.get(content.tool_call_id, {}))
+                    if checked is not content:
+                        chat_log.content[_index_of(chat_log.content, content)] = checked
+                    results.append(checked)
         except HavenCoreAuthError as err:
             self.entry.async_start_reauth(self.hass)
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err

@@ -85,6 +85,11 @@ def turn_outcome(chat_log: conversation.ChatLog) -> TurnOutcome:
     return outcome
 
 
+def reply_replaced(outcome: TurnOutcome, command: bool) -> bool:
+    """Whether the reply is replaced whatever the model says: a failed action stands, or a ``command`` ran none."""
+    return outcome.failure is not None or (command and not outcome.changed)
+
+
 async def _async_failure_reply(hass: HomeAssistant, failure: dict[str, Any], language: str) -> str | None:
     if names := failure.get(UNCONFIRMED_KEY):
         return await async_translate(hass, "reply_unchanged", language, {"names": ", ".join(names)})
@@ -113,10 +118,12 @@ async def async_humanize_reply(
     if not isinstance(last, conversation.AssistantContent):
         return
     outcome = turn_outcome(chat_log)
-    if outcome.failure is not None:
-        text = await _async_failure_reply(hass, outcome.failure, language)
-    elif command and not outcome.changed:
-        text = await async_translate(hass, "reply_no_action", language)
+    if reply_replaced(outcome, command):
+        text = (
+            await _async_failure_reply(hass, outcome.failure, language)
+            if outcome.failure is not None
+            else await async_translate(hass, "reply_no_action", language)
+        )
     elif last.content and not _is_raw_json(last.content) and not _echoes_prompt(last.content):
         return
     elif outcome.changed:

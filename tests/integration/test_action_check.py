@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.components import conversation
 from homeassistant.components.conversation.trace import async_clear_traces
 from homeassistant.core import Context, HomeAssistant, State
-from homeassistant.helpers import intent
+from homeassistant.helpers import chat_session, intent
 
 from custom_components.havencore.action_check import async_unconfirmed, expected_state
 from custom_components.havencore.const import CONF_MAX_TOKENS, CONF_PROMPT, CONF_TEMPERATURE
@@ -101,6 +101,32 @@ async def test_a_model_that_keeps_failing_gets_one_correction_then_an_honest_rep
     assert len(traced_requests()) == 2
     assert result.response.speech["plain"]["speech"] in FAILURE_REPLIES
     assert _state(hass, "light.kitchen_light") == "off"
+
+
+async def test_a_reply_that_will_be_replaced_is_never_streamed_to_speech(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass, unexposed=("kitchen",))
+    chatty = "Answer every request with a long, cheerful story of at least five sentences."
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 200, CONF_PROMPT: chatty})
+    deltas: list[dict[str, object]] = []
+
+    # As the Assist pipeline does: it speaks streamed text once there is more than 60 characters of it.
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(hass, session, chat_log_delta_listener=lambda _, delta: deltas.append(delta)),
+    ):
+        result = await conversation.async_converse(
+            hass, "Turn on the kitchen light.", session.conversation_id, Context(), agent_id=AGENT
+        )
+
+    # HA reads a command, and nothing it may control fits: whatever the model writes is replaced, so none of it
+    # reached the listener (where the pipeline would have started speaking it).
+    assert result.response.speech["plain"]["speech"] in (*FAILURE_REPLIES, "Sorry, I could not do that.")
+    assert not [delta for delta in deltas if delta.get("content")]
+    assert _state(hass, "light.kitchen_light") == "off"
+    assert _state(hass, "light.bedroom_light") == "off"
 
 
 async def test_llm_asked_for_an_unknown_device_does_nothing_and_says_so(
