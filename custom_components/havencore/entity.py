@@ -262,22 +262,31 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             # The exact request, in the conversation's debug trace: shows what the engine can reuse from its cache.
             chat_log.async_trace({"havencore_request": request})
             replaced = user_input is not None and reply_replaced(turn_outcome(chat_log), command)
+            said = len(chat_log.content)
             results = await self._async_run_step(chat_log, request, discard_text=replaced)
+            if len(chat_log.content) == said:
+                # The step said nothing (or what it said was dropped): the reply says what happened instead.
+                self._add_empty_reply(chat_log)
+                return
             if not chat_log.unresponded_tool_results:
                 return
             failed = any(tool_failed(result.tool_result) for result in results)
             if (failed and not corrections_left) or (direct_replies and all(map(action_done, results))):
                 # The reply says what the tools did (see ``reply``): after a failed correction instead of guessing
                 # again, after confirmed actions instead of a whole model step to word "done".
-                chat_log.async_add_assistant_content_without_tools(
-                    conversation.AssistantContent(agent_id=self.entity_id, content="")
-                )
+                self._add_empty_reply(chat_log)
                 return
             corrections_left -= failed
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="too_many_tool_calls",
             translation_placeholders={"count": str(max_iterations)},
+        )
+
+    def _add_empty_reply(self, chat_log: conversation.ChatLog) -> None:
+        """Ends the turn with an empty reply, which ``reply.async_humanize_reply`` words from what the tools did."""
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content="")
         )
 
     async def _async_run_step(
