@@ -110,15 +110,20 @@ class RequestedTargets:
         for text in self.unknown:
             if not words(text) <= target_words:
                 return f"The user asked for {text}, which is not among the devices and areas you may control."
+        kinds = all_words(_domains(arguments.get("device_class")))
         if not target_words and (domains := _domains(arguments.get("domain"))):
-            # A whole domain ("turn off all the lights"): the request must say the domain or a word of its devices.
-            domain_words = all_words(domains) | all_words(
-                text for entity in self.entities if entity.domain in domains for text in entity.names
+            # A whole domain ("turn off all the lights"): the request must say the domain, the kind of device
+            # ("garage" door) or a word of its devices.
+            domain_words = (
+                all_words(domains)
+                | kinds
+                | all_words(text for entity in self.entities if entity.domain in domains for text in entity.names)
             )
             if not domain_words & mentioned:
                 return f"The user did not ask about {', '.join(domains)}."
-        # Naming rooms picks among them ("kitchen and bedroom off" may act on either, never on the living room).
-        if (named_areas := self.request & self.area_words) and not named_areas & target_words:
+        # Naming rooms picks among them ("kitchen and bedroom off" may act on either, never on the living room); a
+        # word the kind of device explains ("garage" of "open the garage door") names no room.
+        if (named_areas := (self.request & self.area_words) - kinds) and not named_areas & target_words:
             return f"The user asked about {', '.join(sorted(named_areas))}, which this call does not target."
         return None
 

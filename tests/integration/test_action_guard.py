@@ -58,6 +58,8 @@ def _targets(hass: HomeAssistant, request: str, **kwargs: Any) -> RequestedTarge
         ("make the bedroom brighter", {"area": "Bedroom", "domain": ["light"]}),
         ("turn off all the lights", {"domain": ["light"]}),
         ("kitchen and bedroom off", {"name": "Bedroom light"}),
+        # "garage" says the kind of door here, though the home has a Garage area.
+        ("open the garage door", {"device_class": ["garage"], "domain": ["cover"]}),
     ],
 )
 async def test_a_target_the_request_mentions_may_act(
@@ -78,6 +80,7 @@ async def test_a_target_the_request_mentions_may_act(
         ("open the garage door", {"area": "Kitchen"}, "did not mention the area Kitchen"),
         ("turn on the garage light", {"domain": ["light"]}, "asked about garage"),
         ("start the vacuum", {"domain": ["light"]}, "did not ask about light"),
+        ("it's too hot in here", {"device_class": ["window"], "domain": ["cover"]}, "did not ask about cover"),
     ],
 )
 async def test_a_target_the_request_does_not_mention_is_refused(

@@ -211,19 +211,24 @@ async def test_a_device_hass_knows_is_not_exposed_is_answered_locally(
     assert _state(hass, "light.bedroom_light") == "off"
 
 
-async def test_a_command_for_an_area_with_nothing_exposed_gets_hass_own_answer_locally(
-    hass_with_core: HomeAssistant, own_backend: RunningBackend
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("turn on the lights in the bedroom", "Sorry, no light in the Bedroom area is exposed"),
+        ("open the garage door", "Sorry, I am not aware of any garage"),
+    ],
+)
+async def test_a_command_for_an_area_or_kind_with_nothing_exposed_gets_hass_own_answer_locally(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend, command: str, answer: str
 ) -> None:
     hass = hass_with_core
     await async_set_up_home(hass, unexposed=("bedroom",))
     agent = await _set_up(hass, own_backend.url)  # a model that does not exist: only the local path can answer
 
-    result = await conversation.async_converse(
-        hass, "turn on the lights in the bedroom", None, Context(), agent_id=agent
-    )
+    result = await conversation.async_converse(hass, command, None, Context(), agent_id=agent)
 
     assert result.response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
-    assert result.response.speech["plain"]["speech"] == "Sorry, no light in the Bedroom area is exposed"
+    assert result.response.speech["plain"]["speech"] == answer
     assert _state(hass, "light.bedroom_light") == "off"
     assert _state(hass, "light.kitchen_light") == "off"
 
