@@ -5,6 +5,8 @@ Usage: ``.venv-ha/bin/python -m bench.eval_commands [--mode typed|spoken|both] [
 entities) in a temp dir and runs every case of ``bench.eval_suite`` through an Assist pipeline per agent, the agents
 interleaved case by case: typed from the intent stage, or spoken (espeak-ng) through HavenCore's speech-to-text.
 Before each case every entity is reset and the case's starting state set; all states are read before and after.
+With ``--url`` (and a token in ``HA_TOKEN``) it runs a suite of your own (``--suite``, see ``bench.eval_home_suite``)
+against your own Home Assistant instead, one agent per Assist pipeline named in ``--pipelines``.
 
 A case is right when the expected entities reached the expected states, nothing else changed and the reply has the
 expected words; any change that was not expected is a false action. Latency is from sending the text (or the end
@@ -23,10 +25,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.eval_home_suite import Suite, SuiteError, load_suite
 from bench.eval_suite import (
     COMPARED_ATTRIBUTES,
     DEFAULT_NUMERIC_TOLERANCE,
@@ -35,6 +38,7 @@ from bench.eval_suite import (
     NUMERIC_TOLERANCE,
     Case,
     Expect,
+    ServiceCall,
 )
 from demo.assist import AssistRun, run_pipeline, spoken_command
 from demo.ha_client import HomeAssistantClient
@@ -161,26 +165,39 @@ def score(
     )
 
 
-async def run_case(
-    client: HomeAssistantClient, agent: Agent, case: Case, audio: bytes | None, backend: RunningBackend
-) -> CaseResult:
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where the cases run: a Home Assistant, the actions that reset it before each case, and HavenCore's backend
+    when the harness started it (its log holds the prompt token counts)."""
+
+    client: HomeAssistantClient
+    reset: tuple[ServiceCall, ...]
+    backend: RunningBackend | None
+    # HavenCore is installed: its history is cleared before each case.
+    clear_history: bool
+
+
+async def run_case(home: Home, agent: Agent, case: Case, audio: bytes | None) -> CaseResult:
     """Resets the home, sets the case's starting state, runs the command and scores it.
 
     The user's HavenCore history is cleared first: each case is a new conversation, not a follow-up of the
     unrelated one before it (which HavenCore would resume).
     """
-    await client.call_service("havencore", "clear_history")
-    for call in (*DEMO_RESET, *case.given):
+    client = home.client
+    if home.clear_history:
+        await client.call_service("havencore", "clear_history")
+    for call in (*home.reset, *case.given):
         await client.call_service(call.domain, call.service, **call.data)
     await asyncio.sleep(SETTLE_S)
     before = await snapshot(client)
-    log_start = len(backend.log())
+    log_start = len(home.backend.log()) if home.backend else 0
     run = await run_pipeline(
         client, agent.pipeline_id, text=None if audio else case.text, audio=audio, end_stage="intent"
     )
     await asyncio.sleep(SETTLE_S)
     after = await snapshot(client)
-    return score(agent.name, "spoken" if audio else "typed", case, before, after, run, backend.log()[log_start:])
+    backend_log = home.backend.log()[log_start:] if home.backend else ""
+    return score(agent.name, "spoken" if audio else "typed", case, before, after, run, backend_log)
 
 
 def _seconds(values: Sequence[float]) -> str:
@@ -272,6 +289,32 @@ async def _pipelines(client: HomeAssistantClient, names: Sequence[str], havencor
     return agents
 
 
+async def evaluate_in(
+    home: Home, agents: Sequence[Agent], modes: Sequence[str], cases: Sequence[Case]
+) -> list[CaseResult]:
+    """Runs every case with every agent in every mode, interleaved, after a warm-up."""
+    # Warm-up, a local and an LLM turn: first-use loading and the first prefill of the instructions and tools
+    # (minutes for the 1.5B model on 2 cores) are not a turn's latency.
+    for agent in agents:
+        for case in (cases[0], WARM_UP):
+            await run_case(home, agent, case, None)
+    results = []
+    for index, case in enumerate(cases):
+        for mode in modes:
+            audio = await asyncio.to_thread(spoken_command, case.text) if mode == "spoken" else None
+            for agent in agents:
+                result = await run_case(home, agent, case, audio)
+                mark = "ok" if result.right else "WRONG"
+                print(
+                    f"[{index + 1}/{len(cases)}] {agent.name} {mode} {mark} {result.seconds:.2f}s "
+                    f"{case.text!r} -> {' '.join(result.reply.split())[:100]!r}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                results.append(result)
+    return results
+
+
 async def evaluate(
     agent_names: Sequence[str], modes: Sequence[str], backend_args: tuple[str, ...], cases: Sequence[Case]
 ) -> list[CaseResult]:
@@ -282,28 +325,28 @@ async def evaluate(
             if "spoken" in modes and "stt" not in home.entities:
                 raise SystemExit("spoken mode needs the backend's speech-to-text (the packaged Whisper model)")
             agents = await _pipelines(home.client, agent_names, home.pipeline_id)
-            # Warm-up, a local and an LLM turn: first-use loading and the first prefill of the instructions and
-            # tools (minutes for the 1.5B model on 2 cores) are not a turn's latency.
-            for agent in agents:
-                for case in (cases[0], WARM_UP):
-                    await run_case(home.client, agent, case, None, home.backend)
-            results = []
-            for index, case in enumerate(cases):
-                for mode in modes:
-                    audio = await asyncio.to_thread(spoken_command, case.text) if mode == "spoken" else None
-                    for agent in agents:
-                        result = await run_case(home.client, agent, case, audio, home.backend)
-                        mark = "ok" if result.right else "WRONG"
-                        print(
-                            f"[{index + 1}/{len(cases)}] {agent.name} {mode} {mark} {result.seconds:.2f}s "
-                            f"{case.text!r} -> {' '.join(result.reply.split())[:100]!r}",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-                        results.append(result)
-            return results
+            return await evaluate_in(Home(home.client, DEMO_RESET, home.backend, True), agents, modes, cases)
         finally:
             await home.stop()
+
+
+async def evaluate_own_home(
+    url: str, token: str, pipeline_names: Sequence[str], modes: Sequence[str], suite: Suite
+) -> list[CaseResult]:
+    """Runs a suite of your own against your own Home Assistant, one agent per Assist pipeline named (the
+    preferred pipeline when none is)."""
+    async with HomeAssistantClient(url.rstrip("/"), token) as client:
+        listing = await client.command("assist_pipeline/pipeline/list")
+        by_name = {pipeline["name"]: pipeline["id"] for pipeline in listing["pipelines"]}
+        if not pipeline_names:
+            preferred = listing["preferred_pipeline"]
+            pipeline_names = [name for name, pipeline_id in by_name.items() if pipeline_id == preferred]
+        if unknown := [name for name in pipeline_names if name not in by_name]:
+            raise SystemExit(f"no Assist pipeline named {', '.join(unknown)}; there are: {', '.join(by_name)}")
+        agents = [Agent(name, by_name[name]) for name in pipeline_names]
+        services = await client.request("GET", "/api/services")
+        havencore = any(entry["domain"] == "havencore" and "clear_history" in entry["services"] for entry in services)
+        return await evaluate_in(Home(client, suite.reset, None, havencore), agents, modes, suite.cases)
 
 
 def report(results: Sequence[CaseResult], model: str) -> str:
@@ -346,11 +389,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--cases", type=int, default=0, help="run only the first N cases (0: all)")
     parser.add_argument("--output", type=Path, help="also write the report to this file")
+    own = parser.add_argument_group(
+        "your own home", "run a suite of your own (see bench/eval_home_suite.py) against your Home Assistant"
+    )
+    own.add_argument("--url", help="your Home Assistant's URL, e.g. http://homeassistant.local:8123")
+    own.add_argument("--suite", type=Path, help="the suite's YAML file")
+    own.add_argument(
+        "--pipelines", default="", help="Assist pipelines to compare, by name, comma-separated (default: preferred)"
+    )
     args = parser.parse_args(argv)
+    modes = ["typed", "spoken"] if args.mode == "both" else [args.mode]
+    if args.url:
+        token = os.environ.get("HA_TOKEN", "")
+        if not token or args.suite is None:
+            parser.error("--url needs --suite and a long-lived access token in the HA_TOKEN environment variable")
+        try:
+            suite = load_suite(args.suite)
+        except SuiteError as err:
+            parser.error(str(err))
+        cases = suite.cases[: args.cases] if args.cases else suite.cases
+        pipelines = [name.strip() for name in args.pipelines.split(",") if name.strip()]
+        results = asyncio.run(evaluate_own_home(args.url, token, pipelines, modes, replace(suite, cases=cases)))
+        text = report(results, f"your own home, suite {args.suite.name}")
+        print(text)
+        if args.output:
+            args.output.write_text(text + "\n", encoding="utf-8")
+        return
     agents = [name.strip() for name in args.agents.split(",") if name.strip()]
     if not agents or set(agents) - {"havencore", "home_assistant"}:
         parser.error("--agents takes havencore and/or home_assistant")
-    modes = ["typed", "spoken"] if args.mode == "both" else [args.mode]
     os.environ["HF_HUB_OFFLINE"] = "1"
     cases = DEMO_SUITE[: args.cases] if args.cases else DEMO_SUITE
     backend_args = _backend_args(args.model) + (("--llm-tool-grammar", "false") if args.no_tool_grammar else ())
