@@ -194,7 +194,7 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
         # A small model repeating its turn context is not an answer.
         (
             [],
-            "Current time is 11:40:09. Today's date is 2026-11-26.\nLive Context of the devices this request names:",
+            "Current time is 11:40:09.\nLive Context of the devices this request names:",
             "Sorry, I could not put that into words.",
         ),
         (

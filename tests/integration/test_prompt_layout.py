@@ -91,7 +91,8 @@ def test_a_new_time_changes_only_the_tail() -> None:
     assert layouts[1].turn_context.startswith(stable)
     assert "You are talking to Ann." in stable
     assert "You are in area Kitchen" in stable
-    assert "Current time is 09:00:00. Today's date is 2026-01-02." in layouts[1].turn_context
+    assert layouts[1].turn_context.startswith("Today's date is 2026-01-02.\n")
+    assert "\nCurrent time is 09:00:00." in layouts[1].turn_context
     assert "You are in area Kitchen" in layouts[1].turn_context
     assert "Kitchen" not in layouts[1].system.split("\n")[1]
     assert "- names: Kitchen light" in layouts[1].system
@@ -104,7 +105,7 @@ def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> 
     no_api = build_layout("Be brief.", None, [], [KITCHEN_LIGHT], now, None, None)
 
     assert other_api.system == "Be brief.\nUse the weather tool."
-    assert other_api.turn_context.startswith("x\nCurrent time is 08:00:00.")
+    assert other_api.turn_context == "Today's date is 2026-01-02.\nx\nCurrent time is 08:00:00."
     assert "Static Context" not in other_api.turn_context
     assert no_api.system == "Be brief."
     assert split_api_prompt(llm.NO_ENTITIES_PROMPT).lists_entities is False
