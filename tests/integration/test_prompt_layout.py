@@ -141,3 +141,15 @@ async def test_the_live_states_of_the_devices_a_request_names_come_with_it(
     assert "Bedroom light" not in states
     # Only the tail carries them: the cached prefix stays the same.
     assert NAMED_STATES_HEADER not in traced_requests()[0]["messages"][0]["content"]
+
+
+async def test_a_command_comes_without_live_states(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 24})
+    async_clear_traces()
+
+    await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
+
+    # Acting needs the names the system message lists; the states would only cost prefill.
+    assert NAMED_STATES_HEADER not in traced_requests()[0]["messages"][-2]["content"]
