@@ -10,7 +10,7 @@ from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import intent
+from homeassistant.helpers import intent, translation
 
 from .action_check import UNCONFIRMED_KEY, async_check_intent_response
 from .action_guard import NOT_REQUESTED_ERROR
@@ -59,8 +59,9 @@ def action_done(result: conversation.ToolResultContent) -> bool:
 class TurnOutcome:
     """What this turn's tool calls did."""
 
-    # Names of the entities the turn's actions changed.
+    # Names of the entities the turn's actions changed, and their entity ids.
     changed: list[str] = field(default_factory=list)
+    changed_ids: list[str] = field(default_factory=list)
     # The latest failed call that no later successful action made good, if any.
     failure: dict[str, Any] | None = None
 
@@ -82,7 +83,25 @@ def turn_outcome(chat_log: conversation.ChatLog) -> TurnOutcome:
             for target in successes if isinstance(successes, list) else ():
                 if isinstance(target, dict) and target.get("type") == "entity":
                     outcome.changed.append(str(target.get("name")))
+                    outcome.changed_ids.append(str(target.get("id") or ""))
     return outcome
+
+
+async def _async_states(hass: HomeAssistant, outcome: TurnOutcome, language: str) -> str:
+    """Each changed entity with its state now, in the user's language: "Kitchen light (On), Bedroom blinds
+    (Closed)". The state says what the action did, also when the model picked the wrong one ("it's too dark" answered
+    with the light switched off)."""
+    changed = dict.fromkeys(zip(outcome.changed, outcome.changed_ids, strict=True))
+    domains = {entity_id.split(".", 1)[0] for _, entity_id in changed if entity_id}
+    state_names = await translation.async_get_translations(hass, language, "entity_component", domains)
+    said = []
+    for name, entity_id in changed:
+        if not entity_id or (state := hass.states.get(entity_id)) is None:
+            said.append(name)
+            continue
+        state_name = state_names.get(f"component.{state.domain}.entity_component._.state.{state.state}", state.state)
+        said.append(f"{name} ({state_name})")
+    return ", ".join(said)
 
 
 def reply_replaced(outcome: TurnOutcome, command: bool) -> bool:
@@ -127,7 +146,8 @@ async def async_humanize_reply(
     elif last.content and not _is_raw_json(last.content) and not _echoes_prompt(last.content):
         return
     elif outcome.changed:
-        text = await async_translate(hass, "reply_done", language, {"names": ", ".join(dict.fromkeys(outcome.changed))})
+        states = await _async_states(hass, outcome, language)
+        text = await async_translate(hass, "reply_done", language, {"states": states})
     else:
         text = await async_translate(hass, "reply_unclear", language)
     chat_log.content[-1] = replace(last, content=text or "")

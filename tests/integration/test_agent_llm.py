@@ -49,7 +49,7 @@ async def test_a_confirmed_action_is_answered_without_a_second_model_step(
 
     assert _state(hass, "light.kitchen_light") == "on"
     assert len(traced_requests()) == 1
-    assert result.response.speech["plain"]["speech"] == "Done: Kitchen light."
+    assert result.response.speech["plain"]["speech"] == "Done: Kitchen light (On)."
 
 
 async def test_the_model_may_word_the_reply_after_an_action_when_asked_to(
