@@ -36,7 +36,7 @@ from .intent_match import (
     async_handle_full_match,
     async_recognize,
     fuzzy_target_refused,
-    is_command,
+    reads_as_command,
     unknown_names,
 )
 from .memory_context import async_memory_context
@@ -102,7 +102,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         match = await async_recognize(self.hass, user_input) if local_first or options.get(CONF_LLM_HASS_API) else None
         entities = async_exposed_entities(self.hass)
         unknown = unknown_names(match, entities) if match else UnknownNames()
-        command = match is not None and is_command(match)
+        command = match is not None and reads_as_command(match)
         # A match that names what is not exposed, or a target the guard would refuse, is not HA's to act on.
         if match is not None and (unknown.names or fuzzy_target_refused(self.hass, user_input, match, entities)):
             match = None

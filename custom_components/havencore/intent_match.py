@@ -72,6 +72,23 @@ def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEnti
     return UnknownNames(names=tuple(names), command=bool(names) and is_command(result))
 
 
+def is_fuzzy(result: RecognizeResult) -> bool:
+    """Whether the result is a guess of HA's fuzzy matching rather than one of its sentences."""
+    return bool((result.intent_metadata or {}).get(METADATA_FUZZY_MATCH))
+
+
+def reads_as_command(result: RecognizeResult) -> bool:
+    """Whether HA's sentences read the request as an action: not a fuzzy guess, and no open slot swallowed a phrase.
+    HA's loosest stage reads "How bright is the kitchen light?" as activating a scene named "kitchen light" in an area
+    named "How bright is"."""
+    swallowed = any(
+        len(words(entity.text)) > MAX_NAME_WORDS
+        for entity in result.unmatched_entities_list
+        if isinstance(entity, UnmatchedTextEntity) and entity.text != MISSING_ENTITY
+    )
+    return is_command(result) and not is_fuzzy(result) and not swallowed
+
+
 def is_command(result: RecognizeResult) -> bool:
     """Whether HA reads the request as an action (turn on, set, open...) rather than a question or a media search."""
     return READ_ONLY_MARK not in result.intent.name and result.intent.name != INTENT_MEDIA_SEARCH_AND_PLAY
@@ -93,8 +110,7 @@ async def async_handle_full_match(
     after seconds of thought.
     """
     agent = get_agent_manager(hass).default_agent
-    fuzzy = bool((match.intent_metadata or {}).get(METADATA_FUZZY_MATCH))
-    if agent is None or match.unmatched_entities or (fuzzy and not match.entities.keys() & set(TARGET_SLOTS)):
+    if agent is None or match.unmatched_entities or (is_fuzzy(match) and not match.entities.keys() & set(TARGET_SLOTS)):
         return None
     # HA's own handling of a recognized sentence (pinned HA version): slots, the intent, its response template.
     response = await agent._async_process_intent_result(match, user_input, chat_log)

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hassil.intents import Intent, IntentData
+from hassil.models import UnmatchedTextEntity
+from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
+from homeassistant.components.conversation.default_agent import METADATA_FUZZY_MATCH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import chat_session, llm
@@ -18,7 +22,7 @@ from custom_components.havencore.action_guard import (
     requested_targets,
     with_action_guard,
 )
-from custom_components.havencore.intent_match import UnknownNames, async_recognize, unknown_names
+from custom_components.havencore.intent_match import UnknownNames, async_recognize, reads_as_command, unknown_names
 from custom_components.havencore.vocabulary import async_exposed_entities
 from tests.integration.home import async_set_up_home
 
@@ -164,3 +168,29 @@ async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: Hom
     assert all(
         guarded_tool.parameters is tool.parameters for guarded_tool, tool in zip(guarded.tools, api.tools, strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("intent_name", "metadata", "unmatched", "command"),
+    [
+        ("HassLightSet", None, [], True),
+        ("HassGetState", None, [], False),
+        # "open the blinds" where no exposed name is "blinds": still a command.
+        ("HassTurnOn", None, [UnmatchedTextEntity(name="name", text="blinds", is_open=False)], True),
+        # A guess of HA's fuzzy matching is not a command.
+        ("HassLightSet", {METADATA_FUZZY_MATCH: True}, [], False),
+        # HA's loosest stage reads "How bright is the kitchen light?" as a scene in an area "How bright is".
+        ("HassTurnOn", None, [UnmatchedTextEntity(name="area", text="How bright is ", is_open=False)], False),
+    ],
+)
+def test_only_hass_sentences_read_a_request_as_a_command(
+    intent_name: str, metadata: dict[str, Any] | None, unmatched: list[UnmatchedTextEntity], command: bool
+) -> None:
+    result = RecognizeResult(
+        intent=Intent(intent_name),
+        intent_data=IntentData(sentence_texts=[]),
+        intent_metadata=metadata,
+        unmatched_entities_list=list(unmatched),
+    )
+
+    assert reads_as_command(result) is command
