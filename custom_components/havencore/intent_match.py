@@ -4,7 +4,7 @@ intents" does not."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from hassil.models import UnmatchedTextEntity
@@ -45,19 +45,19 @@ async def async_recognize(hass: HomeAssistant, user_input: conversation.Conversa
     return result if isinstance(result, RecognizeResult) else None
 
 
+def _unmatched_texts(result: RecognizeResult) -> Iterator[tuple[str, str]]:
+    """The slot and text of each slot HA's sentence matched to nothing it knows, e.g. ``("name", "back door")``."""
+    for entity in result.unmatched_entities_list:
+        if isinstance(entity, UnmatchedTextEntity) and entity.text != MISSING_ENTITY:
+            yield entity.name, entity.text
+
+
 def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEntity]) -> UnknownNames:
     """The names HA's sentence matching found in the request but not among the exposed entities and areas, e.g.
     "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
     if result is None:
         return UnknownNames()
-    names = [
-        entity.text.strip()
-        for entity in result.unmatched_entities_list
-        if isinstance(entity, UnmatchedTextEntity)
-        and entity.name in TARGET_SLOTS
-        and entity.text != MISSING_ENTITY
-        and entity.text.strip()
-    ]
+    names = [text.strip() for slot, text in _unmatched_texts(result) if slot in TARGET_SLOTS and text.strip()]
     # A match against every entity, exposed or not, names one that is not exposed.
     exposed = {name.casefold() for entity in entities for name in entity.names}
     if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
@@ -81,11 +81,7 @@ def reads_as_command(result: RecognizeResult) -> bool:
     """Whether HA's sentences read the request as an action: not a fuzzy guess, and no open slot swallowed a phrase.
     HA's loosest stage reads "How bright is the kitchen light?" as activating a scene named "kitchen light" in an area
     named "How bright is"."""
-    swallowed = any(
-        len(words(entity.text)) > MAX_NAME_WORDS
-        for entity in result.unmatched_entities_list
-        if isinstance(entity, UnmatchedTextEntity) and entity.text != MISSING_ENTITY
-    )
+    swallowed = any(len(words(text)) > MAX_NAME_WORDS for _, text in _unmatched_texts(result))
     return is_command(result) and not is_fuzzy(result) and not swallowed
 
 
