@@ -9,10 +9,11 @@ import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from havencore_backend.llm.vllm import vllm_command
 from havencore_backend.settings import Settings
@@ -106,26 +107,62 @@ def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: Llama
         backend.stop()
 
 
+def _tool(name: str, **extra: bool) -> ChatCompletionToolParam:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "parameters": {"type": "object", "properties": {"name": {"type": "string", "enum": ["Kitchen light"]}}},
+            **extra,  # type: ignore[typeddict-item]
+        },
+    }
+
+
+def _tools_sent_to_vllm(log: str) -> list[dict[str, Any]]:
+    """The tools of the last chat request the vLLM stand-in received."""
+    sent: list[dict[str, Any]] = json.loads(re.findall(r"vllm stand-in tools: (.*)", log)[-1])
+    return sent
+
+
 def test_supervised_vllm_is_started_with_its_options_and_restarted(tmp_path: Path) -> None:
     port = free_port()
     backend = start_backend(
         tmp_path,
         extra_args=(
             "--llm-engine", "vllm", "--llm-model", str(CHAT_GGUF), "--llm-served-name", "qwen-on-vllm",
-            "--vllm-executable", VLLM_STAND_IN, "--vllm-port", str(port), "--vllm-max-model-len", "2048",
+            "--vllm-executable", f"{VLLM_STAND_IN} --long-log-line", "--vllm-port", str(port),
+            "--vllm-max-model-len", "2048",
         ),
         env=OFFLINE,
     )  # fmt: skip
     try:
         wait_for_component(backend, "llm", "ok")
         assert (
-            f"vllm stand-in argv: serve {CHAT_GGUF} --host 127.0.0.1 --port {port} --served-model-name qwen-on-vllm "
+            f"vllm stand-in argv: --long-log-line serve {CHAT_GGUF} --host 127.0.0.1 --port {port} "
+            "--served-model-name qwen-on-vllm "
             "--gpu-memory-utilization 0.90 --enable-prefix-caching --enable-prompt-tokens-details "
             "--enable-auto-tool-choice --tool-call-parser hermes --max-model-len 2048"
         ) in backend.log()
         client = _client(backend.url)
         answer = client.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, temperature=0, max_tokens=24)
         assert "Paris" in (answer.choices[0].message.content or "")
+
+        # Tools go to vLLM marked strict, so its calls follow their schemas under tool_choice auto too; a tool the
+        # client marked non-strict stays so.
+        client.chat.completions.create(
+            model="qwen-on-vllm",
+            messages=[{"role": "user", "content": "Turn on the kitchen light"}],
+            tools=[_tool("HassTurnOn"), _tool("remember", strict=False)],
+            max_tokens=4,
+        )
+        sent = _tools_sent_to_vllm(backend.log())
+        # The stand-in's over-long log line was left out; the lines after it still arrived.
+        assert "a log line over 64 KiB was left out" in backend.log()
+        assert [(tool["function"]["name"], tool["function"].get("strict")) for tool in sent] == [
+            ("HassTurnOn", True),
+            ("remember", False),
+        ]
+        assert sent[0]["function"]["parameters"] == _tool("HassTurnOn")["function"]["parameters"]
 
         pid = int(re.findall(r"started vLLM, pid (\d+)", backend.log())[-1])
         os.kill(pid, signal.SIGKILL)

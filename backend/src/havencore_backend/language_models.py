@@ -67,7 +67,9 @@ def _chat_engine(runtime: BackendRuntime) -> ChatEngine | None:
         return upstream
     served_name = settings.llm_served_name or settings.llm_model
     url = settings.vllm_url or f"http://127.0.0.1:{settings.vllm_port}/v1"
-    vllm = OpenAICompatibleChatEngine("llm-vllm", url, "", served_name, served_name)
+    vllm = OpenAICompatibleChatEngine(
+        "llm-vllm", url, "", served_name, served_name, strict_tools=settings.llm_tool_grammar
+    )
     runtime.services.append(vllm)
     if not settings.vllm_url:
         runtime.services.append(VLLMServer(vllm_command(settings, served_name), vllm))

@@ -104,7 +104,10 @@ class Settings:
     # integration's action guard stops the valid-but-wrong targets it may pick under the grammar.
     llm_tool_grammar: bool = field(
         default=True,
-        metadata={"help": "llamacpp: with tools offered, constrain answers to prose or calls valid for the tools"},
+        metadata={
+            "help": "llamacpp: with tools offered, constrain answers to prose or calls valid for the tools; "
+            "vllm: constrain tool calls to the tools' schemas (tools sent as strict)"
+        },
     )
     llm_upstream_url: str = field(default="", metadata={"help": "upstream: OpenAI-compatible base URL (.../v1)"})
     llm_upstream_api_key: str = field(default="", metadata={"help": "upstream: API key sent as a bearer token"})

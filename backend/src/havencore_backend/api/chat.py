@@ -85,6 +85,7 @@ class FunctionDefinition(BaseModel):
     name: str
     description: str = ""
     parameters: dict[str, Any] | None = None
+    strict: bool | None = None  # whether calls must follow ``parameters`` exactly; passed on to upstreams and vLLM
 
 
 class Tool(BaseModel):

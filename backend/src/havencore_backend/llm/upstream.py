@@ -33,11 +33,23 @@ def _upstream_error(response: httpx.Response, body: bytes) -> Exception:
     return ChatEngineUnavailableError(f"The chat model upstream failed ({response.status_code}): {message}")
 
 
+def strict_tool(tool: JSONObject) -> JSONObject:
+    """``tool`` marked ``strict`` unless the client said otherwise: vLLM then generates its calls under the tool's
+    schema (enums included) even with ``tool_choice`` ``auto``, and only there; prose stays free."""
+    function = tool.get("function")
+    if tool.get("type") != "function" or not isinstance(function, dict):
+        return tool
+    return tool | {"function": {"strict": True} | function}
+
+
 class OpenAICompatibleChatEngine:
     """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it."""
 
-    def __init__(self, name: str, base_url: str, api_key: str, upstream_model: str, model_id: str) -> None:
+    def __init__(
+        self, name: str, base_url: str, api_key: str, upstream_model: str, model_id: str, *, strict_tools: bool = False
+    ) -> None:
         self.name = name
+        self._strict_tools = strict_tools
         self._base_url = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._upstream_model = upstream_model
@@ -99,7 +111,8 @@ class OpenAICompatibleChatEngine:
             "stream_options": {"include_usage": True},
         }
         if request.tools:
-            body |= {"tools": request.tools, "tool_choice": request.tool_choice}
+            tools = [strict_tool(tool) for tool in request.tools] if self._strict_tools else request.tools
+            body |= {"tools": tools, "tool_choice": request.tool_choice}
         if request.json_schema is not None:
             body["response_format"] = (
                 {"type": "json_schema", "json_schema": {"name": "response", "schema": request.json_schema}}

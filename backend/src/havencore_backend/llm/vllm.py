@@ -16,6 +16,7 @@ _VLLM_LOGGER = logging.getLogger("vllm")
 _RESTART_DELAYS = (1.0, 5.0, 15.0, 60.0)
 _STOP_GRACE_S = 15.0
 _STABLE_RUN_S = 300.0
+_LOG_LINE_LIMIT = 64 * 1024  # asyncio's default reader limit
 
 
 def vllm_command(settings: Settings, served_name: str) -> list[str]:
@@ -58,12 +59,23 @@ class VLLMServer:
         self._engine = engine
 
     async def _forward_logs(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:  # a line over the reader's limit, already dropped: keep reading, or vLLM blocks
+                _VLLM_LOGGER.info("(a log line over %d KiB was left out)", _LOG_LINE_LIMIT // 1024)
+                continue
+            if not line:
+                return
             _VLLM_LOGGER.info("%s", line.decode(errors="replace").rstrip())
 
     async def _run_once(self) -> int:
         process = await asyncio.create_subprocess_exec(
-            *self._command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True
+            *self._command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=_LOG_LINE_LIMIT,
         )
         self._engine.expect_startup(f"starting vLLM (pid {process.pid})")
         _LOGGER.info("started vLLM, pid %d: %s", process.pid, " ".join(self._command))
