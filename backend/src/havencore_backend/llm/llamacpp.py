@@ -21,6 +21,7 @@ from havencore_backend.components import ComponentState, ComponentStatus
 
 from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
 from .grammar_filter import GrammarError, GrammarFilter
+from .llamacpp_log import printed_to_debug_log, route_llama_cpp_log
 from .tool_calls import parse_tool_calls
 from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar
 
@@ -136,20 +137,24 @@ class LlamaCppChatEngine:
         # llama-cpp-python would generate on half the cores: decoding is memory-bound, but on small hosts the
         # second core still cut a 0.5B model's time per token by a fifth (2 cores: 58 -> 45 ms).
         threads = self._threads or _available_cores()
+        # verbose=False would silence the whole process while the model loads; llama.cpp's log goes to ours instead.
         options: dict[str, Any] = {
             "n_ctx": self._context_length,
-            "verbose": False,
+            "verbose": True,
             "n_threads": threads,
             "n_threads_batch": threads,
         }
-        if self._source.file:
-            llama = Llama.from_pretrained(
-                self._source.model, self._source.file, cache_dir=self._source.cache, **options
-            )
-        else:
-            if not Path(self._source.model).is_file():
-                raise FileNotFoundError(f"no GGUF file at {self._source.model}")
-            llama = Llama(model_path=self._source.model, **options)
+        route_llama_cpp_log()
+        with printed_to_debug_log():
+            if self._source.file:
+                llama = Llama.from_pretrained(
+                    self._source.model, self._source.file, cache_dir=self._source.cache, **options
+                )
+            else:
+                if not Path(self._source.model).is_file():
+                    raise FileNotFoundError(f"no GGUF file at {self._source.model}")
+                llama = Llama(model_path=self._source.model, **options)
+        llama.verbose = False  # no report on stderr for every request
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError("the GGUF has no chat template")
