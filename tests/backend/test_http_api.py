@@ -52,9 +52,7 @@ def test_without_a_key_everything_is_open(data_dir: Path) -> None:
 
 
 def test_instance_id_survives_a_restart_and_module_entry_point_works(data_dir: Path) -> None:
-    # Loaded first: llama-cpp-python silences the whole process's stderr while it loads a model, and a stop in that
-    # window loses the backend's last log line.
-    first = start_backend(data_dir, wait_until_loaded=True)
+    first = start_backend(data_dir)
     try:
         first_id = http_get(f"{first.url}/v1/havencore/info")[1]["instance_id"]
     finally:
