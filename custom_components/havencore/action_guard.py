@@ -19,7 +19,7 @@ from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import llm
+from homeassistant.helpers import intent, llm
 from homeassistant.util.json import JsonObjectType
 
 from .vocabulary import ExposedEntity
@@ -87,8 +87,9 @@ class RequestedTargets:
             unknown=tuple(unknown),
         )
 
-    def refusal(self, arguments: dict[str, object]) -> str | None:
-        """Why the call's target is not what the user asked for, or ``None`` when it may run.
+    def refusal(self, arguments: dict[str, object], intent_domains: Iterable[str] = ()) -> str | None:
+        """Why the call's target is not what the user asked for, or ``None`` when it may run; ``intent_domains`` are
+        the domains the intent acts on (a fan's speed: ``fan``), whatever it targets.
 
         For example ``{"name": "Living room lamp"}`` for "turn on the garage light" is refused: no word of the lamp or
         its area is in the request, and "light" alone does not say which light.
@@ -110,17 +111,25 @@ class RequestedTargets:
         for text in self.unknown:
             if not words(text) <= target_words:
                 return f"The user asked for {text}, which is not among the devices and areas you may control."
-        kinds = all_words(_domains(arguments.get("device_class")))
-        if not target_words and (domains := _domains(arguments.get("domain"))):
-            # A whole domain ("turn off all the lights"): the request must say the domain, the kind of device
-            # ("garage" door) or a word of its devices.
+        device_classes = _domains(arguments.get("device_class"))
+        kinds = all_words(device_classes)
+        domains = _domains(arguments.get("domain")) or list(intent_domains)
+        if not target_words and (domains or device_classes):
+            # A whole domain or kind of device ("turn off all the lights"), or no target at all (HA then acts on every
+            # device the intent applies to, "set the speed to 30 %" on every fan): the request must say the domain,
+            # the kind of device ("garage" door) or a word of its devices.
             domain_words = (
                 all_words(domains)
                 | kinds
-                | all_words(text for entity in self.entities if entity.domain in domains for text in entity.names)
+                | all_words(
+                    text
+                    for entity in self.entities
+                    if entity.domain in domains or entity.device_class in device_classes
+                    for text in entity.names
+                )
             )
             if not domain_words & mentioned:
-                return f"The user did not ask about {', '.join(domains)}."
+                return f"The user did not ask about {', '.join(domains or device_classes)}."
         # Naming rooms picks among them ("kitchen and bedroom off" may act on either, never on the living room); a
         # word the kind of device explains ("garage" of "open the garage door") names no room.
         if (named_areas := (self.request & self.area_words) - kinds) and not named_areas & target_words:
@@ -165,7 +174,9 @@ class GuardedIntentTool(llm.Tool):
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
     ) -> JsonObjectType:
         """The intent's result, or an error the model reads before it may try once more."""
-        if reason := self._targets.refusal(dict(tool_input.tool_args)):
+        handler = next((handler for handler in intent.async_get(hass) if handler.intent_type == self.name), None)
+        intent_domains = (handler.platforms if handler else None) or ()
+        if reason := self._targets.refusal(dict(tool_input.tool_args), intent_domains):
             return {
                 "error": NOT_REQUESTED_ERROR,
                 "error_text": f"Not done. {reason} Only act on a device or area the user named; if none of the "

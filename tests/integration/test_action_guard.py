@@ -96,6 +96,17 @@ async def test_a_target_the_request_does_not_mention_is_refused(
     assert reason in refusal
 
 
+async def test_a_call_naming_no_target_needs_the_kind_of_device_asked_for(home: HomeAssistant) -> None:
+    # With no target HA acts on every device the intent applies to: a fan's speed on every fan.
+    assert "did not ask about fan" in (_targets(home, "dim the lamp a bit").refusal({"percentage": 30}, {"fan"}) or "")
+    assert _targets(home, "set the lights to half brightness").refusal({"brightness": 50}, {"light"}) is None
+    # Only a kind of device: the request must say it too.
+    assert "did not ask about blind" in (
+        _targets(home, "dim the lamp a bit").refusal({"device_class": ["blind"]}) or ""
+    )
+    assert _targets(home, "open the blinds").refusal({"device_class": ["blind"]}) is None
+
+
 async def test_a_follow_up_may_act_on_what_the_previous_exchange_named(home: HomeAssistant) -> None:
     targets = _targets(home, "turn it off again", earlier=["turn on the kitchen light", "Turned on the light"])
 
@@ -163,6 +174,12 @@ async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: Hom
 
     assert done["response_type"] == "action_done"
     assert hass.states.get("light.kitchen_light").state == "on"  # type: ignore[union-attr]
+    # No target: HA would dim every light, which a request about something else must not do.
+    chit_chat = with_action_guard(api, _targets(hass, "what a lovely day"))
+    untargeted = await chit_chat.async_call_tool(llm.ToolInput("HassLightSet", {"brightness": 10}))
+    assert untargeted["error"] == NOT_REQUESTED_ERROR
+    await hass.async_block_till_done()
+    assert hass.states.get("light.bedroom_light").state == "off"  # type: ignore[union-attr]
     # Tools that only read are passed through untouched, and the schema the model sees does not change.
     assert [tool.name for tool in guarded.tools] == [tool.name for tool in api.tools]
     assert all(
