@@ -36,6 +36,7 @@ from .intent_match import (
     async_handle_full_match,
     async_recognize,
     fuzzy_target_refused,
+    is_registered,
     reads_as_command,
     unknown_names,
 )
@@ -177,11 +178,19 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_speech(trigger_text)
         else:
-            leave_to_llm = _leave_to_llm if self.subentry.data.get(CONF_LLM_HASS_API) else None
+            has_tools = bool(self.subentry.data.get(CONF_LLM_HASS_API))
+
+            def leave_to_llm(result: RecognizeResult) -> bool:
+                """Matches HA cannot handle (no handler registered), and media searches when the LLM has tools: they
+                need its judgement."""
+                return not is_registered(self.hass, result) or (
+                    has_tools and result.intent.name == INTENT_MEDIA_SEARCH_AND_PLAY
+                )
+
             response = await conversation.async_handle_intents(
                 self.hass, user_input, chat_log, intent_filter=leave_to_llm
             )
-            if response is None and match is not None and not (leave_to_llm and leave_to_llm(match)):
+            if response is None and match is not None and not leave_to_llm(match):
                 response = await async_handle_full_match(self.hass, match, user_input, chat_log)
         if response is None:
             return None
@@ -192,8 +201,3 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             )
         )
         return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
-
-
-def _leave_to_llm(result: RecognizeResult) -> bool:
-    """Local matches the LLM answers better when it has tools: media searches, which need its judgement."""
-    return result.intent.name == INTENT_MEDIA_SEARCH_AND_PLAY

@@ -55,21 +55,30 @@ def _unmatched_texts(result: RecognizeResult) -> Iterator[tuple[str, str]]:
 def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEntity]) -> UnknownNames:
     """The names HA's sentence matching found in the request but not among the exposed entities and areas, e.g.
     "back door" in "unlock the back door" (what HA's own agent answers "not aware of" for)."""
-    if result is None:
+    # Open slots swallow whole phrases ("tell me {name}" takes "a joke about sheep", "{name} in the {area}" takes
+    # "it's too dark"): such a reading of the request says nothing about the names in it.
+    if result is None or _swallowed_phrase(result):
         return UnknownNames()
-    names = [text.strip() for slot, text in _unmatched_texts(result) if slot in TARGET_SLOTS and text.strip()]
+    known = [all_words((*entity.names, *entity.areas)) for entity in entities]
+    home_words = set().union(*known)
+    # An open name slot beside an exposed area HA matched ("everything" in "switch off everything in the kitchen"), or
+    # holding a word of the home's names ("blinds halfway"), is a phrasing the model may resolve, not a device.
+    names_a_target = bool(result.entities.keys() & set(TARGET_SLOTS))
+    names = [
+        text.strip()
+        for slot, text in _unmatched_texts(result)
+        if slot in TARGET_SLOTS
+        and text.strip()
+        and not (slot == "name" and (names_a_target or words(text) & home_words))
+    ]
     # A match against every entity, exposed or not, names one that is not exposed.
     exposed = {name.casefold() for entity in entities for name in entity.names}
     if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
         names.append(str(name.text or name.value).strip())
     # Part of an exposed entity's name and area ("thermostat" of "Living room thermostat") is a name a model may
     # resolve; only words that fit none of them name something else.
-    known = [all_words((*entity.names, *entity.areas)) for entity in entities]
     names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
-    # Open slots swallow whole phrases ("tell me {name}" takes "a joke", "{name} in the {area}" takes "it's too
-    # dark"): only short names count.
-    names = [name for name in names if len(words(name)) <= MAX_NAME_WORDS]
-    return UnknownNames(names=tuple(names), command=bool(names) and is_command(result))
+    return UnknownNames(names=tuple(names), command=bool(names) and reads_as_command(result))
 
 
 def is_fuzzy(result: RecognizeResult) -> bool:
@@ -81,8 +90,18 @@ def reads_as_command(result: RecognizeResult) -> bool:
     """Whether HA's sentences read the request as an action: not a fuzzy guess, and no open slot swallowed a phrase.
     HA's loosest stage reads "How bright is the kitchen light?" as activating a scene named "kitchen light" in an area
     named "How bright is"."""
-    swallowed = any(len(words(text)) > MAX_NAME_WORDS for _, text in _unmatched_texts(result))
-    return is_command(result) and not is_fuzzy(result) and not swallowed
+    return is_command(result) and not is_fuzzy(result) and not _swallowed_phrase(result)
+
+
+def _swallowed_phrase(result: RecognizeResult) -> bool:
+    """Whether an open slot of HA's sentence took a phrase rather than a name."""
+    return any(len(words(text)) > MAX_NAME_WORDS for _, text in _unmatched_texts(result))
+
+
+def is_registered(hass: HomeAssistant, result: RecognizeResult) -> bool:
+    """Whether an intent handler for the result is registered: HA's sentences also match intents of integrations
+    that are not set up ("what's the weather like" without a weather entity), which HA can only answer with an error."""
+    return any(handler.intent_type == result.intent.name for handler in intent.async_get(hass))
 
 
 def is_command(result: RecognizeResult) -> bool:

@@ -219,6 +219,29 @@ async def test_a_command_for_what_is_not_exposed_is_answered_locally(
     assert _state(hass, "light.kitchen_light") == "off"
 
 
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        # HA's sentences match the weather intent, but no weather integration handles it.
+        "what's the weather like",
+        # An open name beside an area HA found: a phrasing for the model to resolve, not a device called "everything".
+        "switch off everything in the kitchen",
+    ],
+)
+async def test_what_hass_matches_but_cannot_carry_out_goes_to_the_model(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend, request_text: str
+) -> None:
+    hass = hass_with_core
+    await async_set_up_home(hass)
+    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: its answer is the backend's refusal
+    await hass.services.async_call("light", "turn_on", {"entity_id": "light.kitchen_light"}, blocking=True)
+
+    result = await conversation.async_converse(hass, request_text, None, Context(), agent_id=agent)
+
+    assert result.response.speech["plain"]["speech"].startswith("Sorry, the HavenCore backend could not answer")
+    assert _state(hass, "light.kitchen_light") == "on"
+
+
 async def test_local_first_can_be_turned_off(hass_with_core: HomeAssistant, own_backend: RunningBackend) -> None:
     hass = hass_with_core
     await async_set_up_home(hass)
