@@ -159,6 +159,11 @@ def _domains(value: object) -> list[str]:
     return []
 
 
+def intent_handler(hass: HomeAssistant, intent_type: str) -> intent.IntentHandler | None:
+    """The handler registered for an intent, if any."""
+    return next((handler for handler in intent.async_get(hass) if handler.intent_type == intent_type), None)
+
+
 class GuardedIntentTool(llm.Tool):
     """An intent tool that refuses targets the request does not mention; the same name, description and schema, so
     the prompt's bytes do not change."""
@@ -174,7 +179,7 @@ class GuardedIntentTool(llm.Tool):
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
     ) -> JsonObjectType:
         """The intent's result, or an error the model reads before it may try once more."""
-        handler = next((handler for handler in intent.async_get(hass) if handler.intent_type == self.name), None)
+        handler = intent_handler(hass, self.name)
         intent_domains = (handler.platforms if handler else None) or ()
         if reason := self._targets.refusal(dict(tool_input.tool_args), intent_domains):
             return {

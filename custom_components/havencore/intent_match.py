@@ -16,7 +16,7 @@ from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 
-from .action_guard import READ_ONLY_MARK, TARGET_SLOTS, RequestedTargets, all_words, words
+from .action_guard import READ_ONLY_MARK, TARGET_SLOTS, RequestedTargets, all_words, intent_handler, words
 from .vocabulary import ExposedEntity
 
 # Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
@@ -101,7 +101,7 @@ def _swallowed_phrase(result: RecognizeResult) -> bool:
 def is_registered(hass: HomeAssistant, result: RecognizeResult) -> bool:
     """Whether an intent handler for the result is registered: HA's sentences also match intents of integrations
     that are not set up ("what's the weather like" without a weather entity), which HA can only answer with an error."""
-    return any(handler.intent_type == result.intent.name for handler in intent.async_get(hass))
+    return intent_handler(hass, result.intent.name) is not None
 
 
 def is_command(result: RecognizeResult) -> bool:

@@ -41,10 +41,15 @@ class _LineJoiner:
                 self._emit()
 
     def _emit(self) -> None:
-        for line in self._text.splitlines():
-            if line.strip():
-                _LOGGER.log(self._level, "%s", line)
+        _log_lines(self._level, self._text)
         self._text = ""
+
+
+def _log_lines(level: int, text: str) -> None:
+    """Each non-blank line of ``text`` as a log record of its own."""
+    for line in text.splitlines():
+        if line.strip():
+            _LOGGER.log(level, "%s", line)
 
 
 _callback: Any = None  # the C callback: llama.cpp holds only a pointer to it
@@ -74,6 +79,4 @@ def printed_to_debug_log() -> Iterator[None]:
         with contextlib.redirect_stderr(printed):
             yield
     finally:
-        for line in printed.getvalue().splitlines():
-            if line.strip():
-                _LOGGER.debug("%s", line)
+        _log_lines(logging.DEBUG, printed.getvalue())
