@@ -237,7 +237,8 @@ async def test_recording_failures_are_logged_once_and_never_fail_the_reply(
     assert len(warnings) == 1
 
     port = int(own_backend.url.rsplit(":", 1)[1])
-    restarted = start_backend(own_backend.data_dir, api_key=API_KEY, port=port)
+    # The history database opens after /health first answers; wait for it, as a turn a moment later would.
+    restarted = start_backend(own_backend.data_dir, api_key=API_KEY, port=port, wait_until_loaded=True)
     try:
         await _converse(hass, "turn off the kitchen light", hass_admin_user, "study")
         assert "records turns again" in caplog.text
