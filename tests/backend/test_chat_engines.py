@@ -77,6 +77,9 @@ def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: Llama
         assert [model.id for model in client.models.list()] == [llama_server.alias, EMBEDDINGS_MODEL_ID]
         info = http_get(f"{backend.url}/v1/havencore/info")[1]
         assert (info["chat_model"], info["embeddings_model"]) == (llama_server.alias, EMBEDDINGS_MODEL_ID)
+        # An upstream may bill every token: clients are not invited to send prompts ahead of a turn.
+        assert "chat" in info["capabilities"]
+        assert "prompt-cache" not in info["capabilities"]
         stream = client.chat.completions.create(
             model=llama_server.alias,
             messages=QUESTION,

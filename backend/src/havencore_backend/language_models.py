@@ -105,6 +105,10 @@ def install_language_models(runtime: BackendRuntime) -> None:
         runtime.chat = ChatService(engine)
         runtime.components.register("llm", engine.status)
         runtime.capabilities.add("chat")
+        if runtime.settings.llm_engine != "upstream":
+            # Our own engines keep a prompt's prefill for the next request that starts the same way, so clients may
+            # send a prompt ahead of the first turn; an upstream may be a hosted API that bills every token.
+            runtime.capabilities.add("prompt-cache")
 
     embeddings = _embeddings(runtime.settings)
     if embeddings is None:
