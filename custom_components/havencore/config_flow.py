@@ -47,6 +47,7 @@ from .const import (
     CONF_MEMORY_TOKEN_BUDGET,
     CONF_MODEL,
     CONF_PREFER_LOCAL_INTENTS,
+    CONF_PREPARE_PROMPT,
     CONF_PROMPT,
     CONF_RESUME_WINDOW,
     CONF_SPEED,
@@ -325,6 +326,7 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                 vol.Optional(
                     CONF_DIRECT_ACTION_REPLIES, default=current.get(CONF_DIRECT_ACTION_REPLIES, True)
                 ): BooleanSelector(),
+                vol.Optional(CONF_PREPARE_PROMPT, default=current.get(CONF_PREPARE_PROMPT, True)): BooleanSelector(),
                 vol.Optional(
                     CONF_ENTITY_RETRIEVAL_THRESHOLD,
                     default=current.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD),

@@ -59,6 +59,7 @@ CONF_DIRECT_ACTION_REPLIES: Final = "direct_action_replies"
 CONF_ENTITY_RETRIEVAL_THRESHOLD: Final = "entity_retrieval_threshold"
 CONF_RESUME_WINDOW: Final = "resume_window"
 CONF_MEMORY_TOKEN_BUDGET: Final = "memory_token_budget"
+CONF_PREPARE_PROMPT: Final = "prepare_prompt"
 
 DEFAULT_CONVERSATION_NAME: Final = "HavenCore conversation"
 DEFAULT_STT_NAME: Final = "HavenCore speech-to-text"
@@ -86,6 +87,12 @@ EMBEDDINGS_BATCH: Final = 256
 DEFAULT_RESUME_WINDOW: Final = 30
 # Rough tokens (about four characters each) of memories and document passages added to a turn's prompt; 0 adds none.
 DEFAULT_MEMORY_TOKEN_BUDGET: Final = 300
+# While the backend's model is still loading (a 503), the prompt is sent again after this many seconds, this often:
+# vLLM takes minutes to load a model after the host starts.
+PREPARE_PROMPT_RETRY_SECONDS: Final = 15.0
+PREPARE_PROMPT_ATTEMPTS: Final = 40
+# Seconds after the first of a series of changes to the exposed entities before the prompt is prepared again.
+PREPARE_AFTER_CHANGES_SECONDS: Final = 10.0
 
 DEFAULT_PROMPT: Final = (
     llm.DEFAULT_INSTRUCTIONS_PROMPT + "Only say that you did something when a tool result confirms it."
@@ -104,6 +111,7 @@ DEFAULT_CONVERSATION_OPTIONS: Final = {
     CONF_ENTITY_RETRIEVAL_THRESHOLD: DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_RESUME_WINDOW: DEFAULT_RESUME_WINDOW,
     CONF_MEMORY_TOKEN_BUDGET: DEFAULT_MEMORY_TOKEN_BUDGET,
+    CONF_PREPARE_PROMPT: True,
 }
 DEFAULT_AI_TASK_OPTIONS: Final = {CONF_MODEL: DEFAULT_MODEL}
 DEFAULT_STT_OPTIONS: Final[dict[str, str]] = {}
@@ -114,6 +122,8 @@ CAPABILITY_STT: Final = "stt"
 CAPABILITY_TTS: Final = "tts"
 # The backend has semantic memory and documents (it has an embeddings model); history it always keeps.
 CAPABILITY_MEMORY: Final = "memory"
+# The backend's engine keeps a prompt's prefill for the next request that starts the same way (llama.cpp, vLLM).
+CAPABILITY_PROMPT_CACHE: Final = "prompt-cache"
 
 # Memory: matches below this cosine similarity are too loosely related to put into a prompt or forget by query.
 MEMORY_MIN_SCORE: Final = 0.35

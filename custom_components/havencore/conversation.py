@@ -7,6 +7,7 @@ from typing import Literal
 
 from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_listen_entity_updates
 from homeassistant.components.media_player.const import INTENT_MEDIA_SEARCH_AND_PLAY
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, MATCH_ALL
@@ -14,11 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.start import async_at_started
 
 from .const import (
+    CAPABILITY_PROMPT_CACHE,
     CONF_MAX_HISTORY,
     CONF_MEMORY_TOKEN_BUDGET,
     CONF_PREFER_LOCAL_INTENTS,
+    CONF_PREPARE_PROMPT,
     CONF_PROMPT,
     CONF_RESUME_WINDOW,
     DEFAULT_MAX_HISTORY,
@@ -41,9 +45,10 @@ from .intent_match import (
     unknown_names,
 )
 from .memory_context import async_memory_context
+from .prompt_preparation import PromptPreparation
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
-from .vocabulary import async_exposed_entities
+from .vocabulary import ASSISTANT, async_exposed_entities
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
 PARALLEL_UPDATES = 0
@@ -68,6 +73,23 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         self._history = ConversationHistory(entry)
         if subentry.data.get(CONF_LLM_HASS_API):
             self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+
+    async def async_added_to_hass(self) -> None:
+        """Prepares the backend's prompt cache once Home Assistant has started, when the backend has one."""
+        await super().async_added_to_hass()
+        runtime = self.entry.runtime_data
+        if (
+            not self.subentry.data.get(CONF_PREPARE_PROMPT, True)
+            or CAPABILITY_PROMPT_CACHE not in runtime.info.capabilities
+        ):
+            return
+        preparation = PromptPreparation(self.hass, self.entry, self._async_first_turn_request, self.entity_id)
+        self.async_on_remove(async_at_started(self.hass, preparation.async_started))
+        self.async_on_remove(runtime.availability.async_add_listener(preparation.async_availability_changed))
+        self.async_on_remove(
+            async_listen_entity_updates(self.hass, ASSISTANT, preparation.async_exposed_entities_changed)
+        )
+        self.async_on_remove(preparation.async_stop)
 
     @property
     def supported_languages(self) -> list[str] | Literal["*"]:

@@ -10,6 +10,8 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_LLM_HASS_API
+from homeassistant.core import Context
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import llm
@@ -45,6 +47,7 @@ from .const import (
 from .entity_retrieval import EntityIndex
 from .live_context import live_context, with_retrieved_live_context
 from .prompt_layout import PromptLayout, build_layout, render_instructions
+from .prompt_preparation import PREPARE_MESSAGE
 from .reply import action_done, reply_replaced, tool_failed, turn_outcome
 from .runtime import HavenCoreConfigEntry
 from .usage import trace_usage
@@ -68,6 +71,14 @@ def format_tool(
     if tool.description:
         function["description"] = tool.description
     return {"type": "function", "function": function}
+
+
+def format_tools(
+    api: llm.APIInstance, named: Sequence[ExposedEntity], entities: Sequence[ExposedEntity]
+) -> list[dict[str, Any]]:
+    """The API's tools as OpenAI ``tools``, their name slots limited to ``named`` (see ``vocabulary_of``)."""
+    vocabulary = vocabulary_of(named, entities)
+    return [format_tool(tool, api.custom_serializer, vocabulary) for tool in api.tools]
 
 
 def parse_tool_arguments(raw: str) -> dict[str, Any]:
@@ -224,12 +235,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         request as an action (its reply is replaced when none runs).
         """
         options = self.subentry.data
-        runtime = self.entry.runtime_data
-        payload: dict[str, Any] = {
-            "model": options.get(CONF_MODEL) or runtime.default_model,
-            "temperature": options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
-            "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
-        }
+        payload = self._base_payload()
         if not chat_log.llm_api:
             entities = []
         elif exposed is None:
@@ -241,8 +247,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         if user_input is not None:
             layout, named = await self._async_layout(chat_log, user_input, entities, memory, unknown, command)
         if chat_log.llm_api:
-            serializer, vocabulary = chat_log.llm_api.custom_serializer, vocabulary_of(named, entities)
-            payload["tools"] = [format_tool(tool, serializer, vocabulary) for tool in chat_log.llm_api.tools]
+            payload["tools"] = format_tools(chat_log.llm_api, named, entities)
         if structure is not None:
             serializer = chat_log.llm_api.custom_serializer if chat_log.llm_api else llm.selector_serializer
             payload["response_format"] = {
@@ -282,6 +287,26 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             translation_key="too_many_tool_calls",
             translation_placeholders={"count": str(max_iterations)},
         )
+
+    def _base_payload(self) -> dict[str, Any]:
+        """The request's model and sampling options."""
+        options = self.subentry.data
+        return {
+            "model": options.get(CONF_MODEL) or self.entry.runtime_data.default_model,
+            "temperature": options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
+            "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
+        }
+
+    def _instructions(self, llm_context: llm.LLMContext) -> str:
+        """The agent's instructions, the same for every turn (see ``prompt_layout.render_instructions``)."""
+        prompt = self.subentry.data.get(CONF_PROMPT) or llm.DEFAULT_INSTRUCTIONS_PROMPT
+        return render_instructions(self.hass, prompt, llm_context)
+
+    def _retrieves(self, entities: list[ExposedEntity]) -> bool:
+        """Whether each request gets only its most relevant entities, not every exposed one."""
+        threshold = int(self.subentry.data.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD))
+        model = self.entry.runtime_data.info.embeddings_model
+        return bool(model and threshold and len(entities) > threshold)
 
     def _add_empty_reply(self, chat_log: conversation.ChatLog) -> None:
         """Ends the turn with an empty reply, which ``reply.async_humanize_reply`` words from what the tools did."""
@@ -342,7 +367,6 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         HA reads as a command: acting needs names, which the system message lists, and each state costs the engine
         about 40 tokens to compute (0.4 s for the 0.5B model on 2 cores).
         """
-        options = self.subentry.data
         user_name: str | None = None
         if user_input.context.user_id and (user := await self.hass.auth.async_get_user(user_input.context.user_id)):
             user_name = user.name
@@ -350,11 +374,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         targets = requested_targets(self.hass, user_input, chat_log, entities, unknown)
         named_states = [] if command else [e.entity_id for e in targets.mentioned_entities(MENTIONED_LIVE_STATES)]
         layout = build_layout(
-            instructions=render_instructions(
-                self.hass,
-                options.get(CONF_PROMPT) or llm.DEFAULT_INSTRUCTIONS_PROMPT,
-                user_input.as_llm_context(DOMAIN),
-            ),
+            instructions=self._instructions(user_input.as_llm_context(DOMAIN)),
             api_prompt=chat_log.llm_api.api_prompt if chat_log.llm_api else None,
             entities=entities,
             retrieved=retrieved,
@@ -374,6 +394,46 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             chat_log.llm_api = with_retrieved_live_context(chat_log.llm_api, retrieved)
         return layout, entities if retrieved is None else retrieved
 
+    async def _async_first_turn_request(self) -> dict[str, Any]:
+        """A first turn's request (typed, by no known user) to generate one token: its system message and tools are
+        those of every turn, so the engine keeps their prefill for the turns to come (see ``prompt_preparation``).
+
+        When each request gets its own entities (retrieval), the tools name them, so only the system message is
+        sent for the engine to keep.
+        """
+        options = self.subentry.data
+        llm_context = llm.LLMContext(
+            platform=DOMAIN,
+            context=Context(),
+            language=self.hass.config.language,
+            assistant=conversation.DOMAIN,
+            device_id=None,
+        )
+        api = (
+            await llm.async_get_api(self.hass, options[CONF_LLM_HASS_API], llm_context)
+            if options.get(CONF_LLM_HASS_API)
+            else None
+        )
+        entities = async_exposed_entities(self.hass) if api else []
+        retrieves = self._retrieves(entities)
+        layout = build_layout(
+            instructions=self._instructions(llm_context),
+            api_prompt=api.api_prompt if api else None,
+            entities=[] if retrieves else entities,
+            retrieved=None,
+            now=dt_util.now(),
+            user_name=None,
+            extra_system_prompt=None,
+        )
+        request = {
+            **self._base_payload(),
+            "max_tokens": 1,
+            "messages": layout.messages([{"role": "user", "content": PREPARE_MESSAGE}]),
+        }
+        if api and not retrieves:
+            request["tools"] = format_tools(api, entities, entities)
+        return request
+
     async def _async_retrieve(
         self, chat_log: conversation.ChatLog, request: str, entities: list[ExposedEntity]
     ) -> list[ExposedEntity] | None:
@@ -381,9 +441,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
 
         Without an embeddings model, or when the backend cannot embed right now, every entity is listed.
         """
-        threshold = int(self.subentry.data.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD))
         model = self.entry.runtime_data.info.embeddings_model
-        if not chat_log.llm_api or not model or not threshold or len(entities) <= threshold:
+        if not chat_log.llm_api or not model or not self._retrieves(entities):
             return None
         if self._entity_index is None:
             self._entity_index = EntityIndex(self.entry.runtime_data.client, model)
