@@ -104,12 +104,10 @@ class PromptPreparation:
                 LOGGER.debug("Preparing the prompt of %s later, its model is not available yet: %s", self._agent, err)
                 await asyncio.sleep(PREPARE_PROMPT_RETRY_SECONDS)
                 continue
-            except HavenCoreAuthError as err:
+            except (HavenCoreAuthError, HavenCoreConnectionError) as err:
+                # Left to the next turn to report: a long prefill on a slow host may outlast the chat timeout
+                # without the backend being gone.
                 LOGGER.debug("Not preparing the prompt of %s: %s", self._agent, err)
-                return
-            except HavenCoreConnectionError as err:
-                # Its return starts another preparation.
-                runtime.availability.async_mark_lost(err)
                 return
             details = usage.get("prompt_tokens_details") or {}
             LOGGER.debug(
