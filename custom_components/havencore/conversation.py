@@ -49,6 +49,7 @@ from .prompt_preparation import PromptPreparation
 from .reply import async_confirm_local_response, async_humanize_reply
 from .runtime import HavenCoreConfigEntry
 from .vocabulary import ASSISTANT, async_exposed_entities
+from .vocabulary_changes import async_listen_vocabulary_changes
 
 # Turns run one at a time per entity; the backend serializes model access anyway.
 PARALLEL_UPDATES = 0
@@ -89,6 +90,7 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         self.async_on_remove(
             async_listen_entity_updates(self.hass, ASSISTANT, preparation.async_exposed_entities_changed)
         )
+        self.async_on_remove(async_listen_vocabulary_changes(self.hass, preparation.async_exposed_entities_changed))
         self.async_on_remove(preparation.async_stop)
 
     @property

@@ -28,7 +28,8 @@ _MODEL_LOADING = 503
 
 class PromptPreparation:
     """Prepares one agent's prompt when Home Assistant has started, whenever the backend comes back and after the
-    exposed entities change; one preparation at a time, cancelled when the entry unloads."""
+    exposed entities, their names or their areas change; one preparation at a time, cancelled when the entry
+    unloads."""
 
     def __init__(
         self,
@@ -72,7 +73,8 @@ class PromptPreparation:
 
     @callback
     def async_exposed_entities_changed(self) -> None:
-        """The entity overview and the tools' names changed with what is exposed."""
+        """What is exposed, or what it is called or where it is, changed: so did the entity overview and the tools'
+        names."""
         self._after_changes.async_schedule_call()
 
     @callback

@@ -15,10 +15,11 @@ from homeassistant.components.conversation.trace import async_clear_traces, asyn
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
 
 from custom_components.havencore.const import CONF_MAX_TOKENS, CONF_PREPARE_PROMPT, CONF_PROMPT, DEFAULT_PROMPT
 from tests.backend_process import RunningBackend, start_backend
-from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
 from tests.integration.conftest import API_KEY
 from tests.integration.home import async_set_up_home
 
@@ -35,16 +36,26 @@ def _first_turn_stats() -> dict[str, int]:
     return stats[0]
 
 
-async def _first_turn(hass: HomeAssistant, backend: RunningBackend, **options: Any) -> dict[str, int]:
-    """Sets up an agent whose instructions no earlier request had, lets it prepare, and asks it a first question."""
+async def _set_up_own_agent(hass: HomeAssistant, backend: RunningBackend, **options: Any) -> None:
+    """Sets up an agent whose instructions no earlier request had and lets it prepare."""
     await async_set_up_home(hass)
     # A prompt of its own, so whatever the backend computed before shares no more than the chat template's start.
     prompt = f"Session {uuid.uuid4().hex}. {DEFAULT_PROMPT}"
     await async_set_up_agent(hass, backend, extra={CONF_PROMPT: prompt, CONF_MAX_TOKENS: 8, **options})
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _ask(hass: HomeAssistant) -> dict[str, int]:
+    """Asks the agent a question; returns the token counts of its first model step."""
     async_clear_traces()
     await conversation.async_converse(hass, "Tell me a joke.", None, Context(), agent_id=AGENT)
     return _first_turn_stats()
+
+
+async def _first_turn(hass: HomeAssistant, backend: RunningBackend, **options: Any) -> dict[str, int]:
+    """Sets up an agent of its own, lets it prepare, and asks it a first question."""
+    await _set_up_own_agent(hass, backend, **options)
+    return await _ask(hass)
 
 
 async def test_the_first_turn_finds_its_prompt_prepared(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:
@@ -133,3 +144,23 @@ async def test_the_prompt_is_prepared_again_when_the_backend_comes_back_and_when
         assert _prepared(restarted) == 2
     finally:
         restarted.stop()
+
+
+async def test_renaming_an_area_prepares_the_prompt_again(
+    hass_with_core: HomeAssistant, backend: RunningBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hass = hass_with_core
+    monkeypatch.setattr("custom_components.havencore.prompt_preparation.PREPARE_AFTER_CHANGES_SECONDS", 0.05)
+    await _set_up_own_agent(hass, backend)
+    areas = ar.async_get(hass)
+    kitchen = areas.async_get_area_by_name("Kitchen")
+    assert kitchen is not None
+
+    # The overview and the tools' area enum now say the new name, from the middle of the prompt on.
+    areas.async_update(kitchen.id, name="Cooking corner")
+    await asyncio.sleep(0.2)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    stats = await _ask(hass)
+
+    assert "Cooking corner" in traced_requests()[0]["messages"][0]["content"]
+    assert stats["cached_input_tokens"] >= stats["input_tokens"] - 30
