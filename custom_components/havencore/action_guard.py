@@ -34,6 +34,18 @@ TARGET_SLOTS = ("name", "area", "floor")
 
 _WORD = re.compile(r"\w+")
 
+# Everyday words for a domain's devices (folded as ``words`` folds them): where a home exposes one device of a domain,
+# such a word tells it apart ("turn up the heating" with one thermostat). English, as HA's own default sentences.
+DOMAIN_WORDS = {
+    "climate": frozenset({"heating", "heat", "heater", "thermostat", "temperature", "warmer", "cooler", "cooling"}),
+    "light": frozenset({"light", "lamp", "lighting"}),
+    "cover": frozenset({"blind", "shade", "curtain", "shutter"}),
+    "fan": frozenset({"fan", "ventilation"}),
+    "lock": frozenset({"lock"}),
+    "media_player": frozenset({"tv", "television", "music", "speaker"}),
+    "vacuum": frozenset({"vacuum", "hoover"}),
+}
+
 
 def words(text: str) -> set[str]:
     """The words of a text, lowercase, plurals folded in the simplest way ("lights" and "light" are one word)."""
@@ -61,6 +73,8 @@ class RequestedTargets:
     # Words naming an area (any area, exposed devices or not), and name words shared by several exposed entities.
     area_words: frozenset[str]
     common_words: frozenset[str]
+    # Domains of which the home exposes exactly one entity.
+    single_domains: frozenset[str] = frozenset()
     # Names and areas HA's own intent matching found in the request but not among the exposed ones, e.g. "back door".
     unknown: tuple[str, ...] = ()
 
@@ -78,12 +92,14 @@ class RequestedTargets:
         """The guard for ``request`` in a home exposing ``entities``."""
         areas = ar.async_get(hass).async_list_areas()
         counts = Counter(word for entity in entities for word in all_words(entity.names))
+        domains = Counter(entity.domain for entity in entities)
         return cls(
             request=frozenset(words(request)),
             context=frozenset(all_words([*earlier, satellite_area or ""])),
             entities=tuple(entities),
             area_words=frozenset(all_words(text for area in areas for text in (area.name, *area.aliases))),
             common_words=frozenset(word for word, count in counts.items() if count > 1),
+            single_domains=frozenset(domain for domain, count in domains.items() if count == 1),
             unknown=tuple(unknown),
         )
 
@@ -147,6 +163,8 @@ class RequestedTargets:
             if distinctive & mentioned:
                 return True
             if any(words(name) <= mentioned for name in entity.names):
+                return True
+            if entity.domain in self.single_domains and DOMAIN_WORDS.get(entity.domain, frozenset()) & mentioned:
                 return True
         return False
 

@@ -33,7 +33,7 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .entity import HavenCoreLLMEntity
-from .errors import async_error_message, async_translate
+from .errors import async_error_message
 from .history import ConversationHistory
 from .intent_match import (
     UnknownNames,
@@ -131,12 +131,10 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
         # A match that names what is not exposed, or a target the guard would refuse, is not HA's to act on.
         if match is not None and (unknown.names or fuzzy_target_refused(self.hass, user_input, match, entities)):
             match = None
+        # Only what HA carries out or answers is handled here; what it cannot match or resolve goes to the model with
+        # the user's words (the action guard still keeps it off the devices the request does not name).
         if local_first and (local_result := await self._async_handle_locally(user_input, chat_log, match)):
             return local_result
-        if local_first and unknown.command:
-            # HA's sentences read a command for a device or area that is not exposed: no model could act on it
-            # (the action guard refuses any other target), and HA's own agent answers the same.
-            return await self._async_not_exposed(user_input, chat_log, unknown.names[0])
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
@@ -168,18 +166,6 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
             return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
         await async_humanize_reply(self.hass, chat_log, user_input.language, command=command)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
-
-    async def _async_not_exposed(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, name: str
-    ) -> conversation.ConversationResult:
-        """Says that the named device or area is not among those the agent may control."""
-        text = await async_translate(self.hass, "reply_not_exposed", user_input.language, {"names": name})
-        response = intent.IntentResponse(language=user_input.language)
-        response.async_set_error(intent.IntentResponseErrorCode.NO_VALID_TARGETS, text or "")
-        chat_log.async_add_assistant_content_without_tools(
-            conversation.AssistantContent(agent_id=self.entity_id, content=text)
-        )
-        return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
 
     async def _async_handle_locally(
         self,

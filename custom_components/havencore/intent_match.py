@@ -25,10 +25,9 @@ MAX_NAME_WORDS = 2
 
 @dataclass(frozen=True, slots=True)
 class UnknownNames:
-    """Device, area and floor names a request uses that are not exposed, and whether HA read it as a command."""
+    """Device, area and floor names a request uses that are not exposed."""
 
     names: tuple[str, ...] = ()
-    command: bool = False
 
 
 async def async_recognize(hass: HomeAssistant, user_input: conversation.ConversationInput) -> RecognizeResult | None:
@@ -60,17 +59,11 @@ def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEnti
     if result is None or _swallowed_phrase(result):
         return UnknownNames()
     known = [all_words((*entity.names, *entity.areas)) for entity in entities]
-    home_words = set().union(*known)
-    # An open name slot beside an exposed area HA matched ("everything" in "switch off everything in the kitchen"), or
-    # holding a word of the home's names ("blinds halfway"), is a phrasing the model may resolve, not a device.
-    names_a_target = bool(result.entities.keys() & set(TARGET_SLOTS))
-    names = [
-        text.strip()
-        for slot, text in _unmatched_texts(result)
-        if slot in TARGET_SLOTS
-        and text.strip()
-        and not (slot == "name" and (names_a_target or words(text) & home_words))
-    ]
+    # An open name slot HA matched to nothing is left to the model: a phrasing ("everything" in "switch off everything
+    # in the kitchen", "blinds halfway") or an everyday word for a device ("heating" for the thermostat). The action
+    # guard still keeps the model off devices the request does not name. Areas and floors HA does not know are places
+    # the home does not have ("pantry" in "turn on the pantry light").
+    names = [text.strip() for slot, text in _unmatched_texts(result) if slot in TARGET_SLOTS[1:] and text.strip()]
     # A match against every entity, exposed or not, names one that is not exposed.
     exposed = {name.casefold() for entity in entities for name in entity.names}
     if (name := result.entities.get("name")) and str(name.value).casefold() not in exposed:
@@ -78,7 +71,7 @@ def unknown_names(result: RecognizeResult | None, entities: Sequence[ExposedEnti
     # Part of an exposed entity's name and area ("thermostat" of "Living room thermostat") is a name a model may
     # resolve; only words that fit none of them name something else.
     names = [name for name in names if not any(words(name) <= entity_words for entity_words in known)]
-    return UnknownNames(names=tuple(names), command=bool(names) and reads_as_command(result))
+    return UnknownNames(names=tuple(names))
 
 
 def is_fuzzy(result: RecognizeResult) -> bool:
@@ -118,11 +111,8 @@ async def async_handle_full_match(
     """Runs a match of HA's full sentence matching as HA's own agent does; ``None`` when its names did not all match
     exposed ones, when it is a fuzzy match naming no device, area or floor (HA's fuzzy matching reads "tell me a
     joke" as asking the time), or when HA found nothing to act on for a request that is not a command: those go to
-    the model, like a failed strict match.
-
-    A command whose area or device class has nothing exposed gets HA's own answer ("Sorry, no light in the Garage
-    area is exposed"): the action guard would refuse any other target, so the model could only say the same
-    after seconds of thought.
+    the model, like a failed strict match. So does a command HA cannot resolve ("no light in the Garage area is
+    exposed"): only a successful match is answered here, and the model may know what the user meant.
     """
     agent = get_agent_manager(hass).default_agent
     if agent is None or match.unmatched_entities or (is_fuzzy(match) and not match.entities.keys() & set(TARGET_SLOTS)):
@@ -133,8 +123,6 @@ async def async_handle_full_match(
         intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
         intent.IntentResponseErrorCode.UNKNOWN,
     ):
-        return response
-    if response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS and is_command(match):
         return response
     return None
 

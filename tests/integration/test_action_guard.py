@@ -3,6 +3,7 @@ anything switches, and HA's own sentence matching tells which names the user mea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,9 +22,10 @@ from custom_components.havencore.action_guard import (
     RequestedTargets,
     requested_targets,
     with_action_guard,
+    words,
 )
 from custom_components.havencore.intent_match import UnknownNames, async_recognize, reads_as_command, unknown_names
-from custom_components.havencore.vocabulary import async_exposed_entities
+from custom_components.havencore.vocabulary import ExposedEntity, async_exposed_entities
 from tests.integration.home import async_set_up_home
 
 
@@ -107,6 +109,27 @@ async def test_a_call_naming_no_target_needs_the_kind_of_device_asked_for(home: 
     assert _targets(home, "open the blinds").refusal({"device_class": ["blind"]}) is None
 
 
+def test_an_everyday_word_picks_the_only_device_of_its_kind() -> None:
+    thermostat = ExposedEntity("climate.hall", ("Hall thermostat",), "climate", ("Hall",), (), None)
+    lamps = [
+        ExposedEntity(f"light.{key}", (f"{key.title()} light",), "light", (key.title(),), (), None)
+        for key in ("kitchen", "bedroom")
+    ]
+    targets = RequestedTargets(
+        request=frozenset(words("turn up the heating a bit")),
+        context=frozenset(),
+        entities=(thermostat, *lamps),
+        area_words=frozenset({"hall", "kitchen", "bedroom"}),
+        common_words=frozenset({"light"}),
+        single_domains=frozenset({"climate"}),
+    )
+
+    assert targets.refusal({"name": "Hall thermostat"}) is None
+    # "lamp" does not tell two lights apart.
+    lamp = replace(targets, request=frozenset(words("switch on the lamp")))
+    assert lamp.refusal({"name": "Kitchen light"}) is not None
+
+
 async def test_a_follow_up_may_act_on_what_the_previous_exchange_named(home: HomeAssistant) -> None:
     targets = _targets(home, "turn it off again", earlier=["turn on the kitchen light", "Turned on the light"])
 
@@ -133,19 +156,25 @@ async def test_names_ha_knows_are_not_exposed_refuse_any_other_target(home: Home
 
     # HA reads it as the lights of an area called "pantry", which it does not know.
     assert unknown.names == targets.unknown == ("pantry",)
-    assert unknown.command
     refusal = targets.refusal({"domain": ["light"]})
     assert refusal is not None
     assert "pantry" in refusal
     assert targets.refusal({"name": "Kitchen light"}) is not None
 
 
-async def test_a_phrase_an_open_slot_swallowed_is_not_a_command_about_a_device(home: HomeAssistant) -> None:
-    chat = _request("tell me a joke about sheep")
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A phrase an open slot swallowed.
+        "tell me a joke about sheep",
+        # An everyday word for a device: the model may know which one is meant.
+        "turn off the heating",
+    ],
+)
+async def test_what_an_open_name_slot_holds_is_not_unknown(home: HomeAssistant, text: str) -> None:
+    unknown = unknown_names(await async_recognize(home, _request(text)), async_exposed_entities(home))
 
-    unknown = unknown_names(await async_recognize(home, chat), async_exposed_entities(home))
-
-    assert not unknown.command
+    assert unknown == UnknownNames()
 
 
 async def test_part_of_an_exposed_name_is_not_unknown(home: HomeAssistant) -> None:
