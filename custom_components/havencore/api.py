@@ -23,6 +23,7 @@ from .const import (
     INGEST_TIMEOUT,
     MEMORIES_PATH,
     MODELS_PATH,
+    TOKENIZE_PATH,
 )
 
 
@@ -34,6 +35,10 @@ class HavenCoreConnectionError(HavenCoreError):
     """The backend could not be reached, went away, or answered with something that is not HavenCore."""
 
 
+class HavenCoreTimeoutError(HavenCoreConnectionError):
+    """The backend did not finish answering in time: busy rather than gone."""
+
+
 class HavenCoreAuthError(HavenCoreError):
     """The backend rejected the API key."""
 
@@ -41,10 +46,12 @@ class HavenCoreAuthError(HavenCoreError):
 class HavenCoreResponseError(HavenCoreError):
     """The backend understood the request but refused or failed it (an OpenAI-style error body)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+        # The error body's machine-readable code, e.g. ``context_length_exceeded``.
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,8 @@ class BackendInfo:
     # Ids in /v1/models: the chat model (the agents' default) and the embeddings model (never a chat choice).
     chat_model: str | None
     embeddings_model: str | None
+    # Tokens the chat model's context window holds; None from a backend that does not say.
+    chat_context_length: int | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> BackendInfo:
@@ -73,6 +82,7 @@ class BackendInfo:
                 capabilities=frozenset(str(item) for item in data["capabilities"]),
                 chat_model=data.get("chat_model"),
                 embeddings_model=data.get("embeddings_model"),
+                chat_context_length=int(data["chat_context_length"]) if data.get("chat_context_length") else None,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise HavenCoreConnectionError(f"Unexpected answer from the backend: {err!r}") from err
@@ -131,6 +141,14 @@ class MemoryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenCount:
+    """What ``POST /v1/havencore/tokenize`` answers: the prompt's tokens and the model's window."""
+
+    count: int
+    window: int
+
+
+@dataclass(frozen=True, slots=True)
 class PassageMatch:
     """A passage of an ingested document found by a search."""
 
@@ -163,6 +181,18 @@ def _error_message(body: Any, status: int) -> str:
     return f"HTTP {status}"
 
 
+def _error_code(body: Any) -> str | None:
+    """The code of an OpenAI-style error body, e.g. ``"context_length_exceeded"``."""
+    if isinstance(body, dict) and isinstance(error := body.get("error"), dict) and error.get("code"):
+        return str(error["code"])
+    return None
+
+
+def response_error(status: int, body: Any) -> HavenCoreResponseError:
+    """The error an OpenAI-style error body describes."""
+    return HavenCoreResponseError(status, _error_message(body, status), _error_code(body))
+
+
 def parse_sse_line(line: bytes) -> dict[str, Any] | None:
     """Decodes one server-sent-events line of a chat stream; ``None`` for keep-alives, comments and ``[DONE]``.
 
@@ -181,7 +211,7 @@ def parse_sse_line(line: bytes) -> dict[str, Any] | None:
     if not isinstance(chunk, dict):
         raise HavenCoreConnectionError(f"Unexpected stream chunk from the backend: {payload[:200]!r}")
     if "error" in chunk:
-        raise HavenCoreResponseError(500, _error_message(chunk, 500))
+        raise response_error(500, chunk)
     return chunk
 
 
@@ -225,7 +255,13 @@ class HavenCoreClient:
                     self._raise_for_status(response.status, answer)
                     return answer
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-            raise HavenCoreConnectionError(f"Cannot reach the backend at {self.base_url}: {err!r}") from err
+            raise self._lost(err) from err
+
+    def _lost(self, err: Exception) -> HavenCoreConnectionError:
+        """The error for a request that got no usable answer: a timeout (busy) or a lost connection."""
+        if isinstance(err, TimeoutError):
+            return HavenCoreTimeoutError(f"The backend at {self.base_url} did not answer in time")
+        return HavenCoreConnectionError(f"Cannot reach the backend at {self.base_url}: {err!r}")
 
     @staticmethod
     def _raise_for_status(status: int, body: Any) -> None:
@@ -234,7 +270,7 @@ class HavenCoreClient:
         if status == 404 and not isinstance(body, dict):
             raise HavenCoreConnectionError("No HavenCore backend at this URL")
         if status >= 400:
-            raise HavenCoreResponseError(status, _error_message(body, status))
+            raise response_error(status, body)
 
     async def async_get_info(self) -> BackendInfo:
         """Fetches the backend's identity and capabilities."""
@@ -258,12 +294,23 @@ class HavenCoreClient:
                     body = await response.json(content_type=None)
                     self._raise_for_status(response.status, body)
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-            raise HavenCoreConnectionError(f"Lost the backend at {self.base_url}: {err!r}") from err
+            raise self._lost(err) from err
         try:
             vectors = sorted(body["data"], key=lambda item: int(item["index"]))
             return [[float(value) for value in item["embedding"]] for item in vectors]
         except (KeyError, TypeError, ValueError) as err:
             raise HavenCoreConnectionError(f"Unexpected embeddings from the backend: {err!r}") from err
+
+    async def async_count_tokens(self, body: dict[str, Any]) -> TokenCount | None:
+        """The prompt tokens of a chat request (``messages``, ``tools``) or of a ``prompt`` text, counted with the
+        model's own tokenizer; ``None`` when the backend cannot count (an upstream engine, an older backend)."""
+        try:
+            answer = await self._request_json("POST", TOKENIZE_PATH, body=body)
+        except HavenCoreResponseError as err:
+            if err.status in (404, 405, 501) and err.code != "model_not_found":
+                return None
+            raise
+        return _parsed(lambda data: TokenCount(int(data["count"]), int(data["max_model_len"])), answer)
 
     async def async_stream_chat(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """Streams an OpenAI-style chat completion, yielding each decoded chunk; the last one carries the usage."""
@@ -280,7 +327,7 @@ class HavenCoreClient:
                         if (chunk := parse_sse_line(line)) is not None:
                             yield chunk
         except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-            raise HavenCoreConnectionError(f"Lost the backend at {self.base_url}: {err!r}") from err
+            raise self._lost(err) from err
 
     async def async_append_turn(self, conversation_id: str, turn: dict[str, Any]) -> None:
         """Stores one turn (``user_id``, ``user_text``, ``assistant_text``, ...) in a conversation."""

@@ -39,7 +39,6 @@ from .const import (
     CAPABILITY_STT,
     CAPABILITY_TTS,
     CONF_DIRECT_ACTION_REPLIES,
-    CONF_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_LANGUAGE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
@@ -57,7 +56,6 @@ from .const import (
     DEFAULT_AI_TASK_OPTIONS,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_CONVERSATION_OPTIONS,
-    DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
     DEFAULT_MEMORY_TOKEN_BUDGET,
     DEFAULT_RESUME_WINDOW,
     DEFAULT_STT_NAME,
@@ -327,10 +325,6 @@ class HavenCoreSubentryFlow(ConfigSubentryFlow):
                     CONF_DIRECT_ACTION_REPLIES, default=current.get(CONF_DIRECT_ACTION_REPLIES, True)
                 ): BooleanSelector(),
                 vol.Optional(CONF_PREPARE_PROMPT, default=current.get(CONF_PREPARE_PROMPT, True)): BooleanSelector(),
-                vol.Optional(
-                    CONF_ENTITY_RETRIEVAL_THRESHOLD,
-                    default=current.get(CONF_ENTITY_RETRIEVAL_THRESHOLD, DEFAULT_ENTITY_RETRIEVAL_THRESHOLD),
-                ): NumberSelector(NumberSelectorConfig(min=0, max=10000, step=1, mode=NumberSelectorMode.BOX)),
                 vol.Optional(
                     CONF_RESUME_WINDOW, default=current.get(CONF_RESUME_WINDOW, DEFAULT_RESUME_WINDOW)
                 ): NumberSelector(

@@ -25,6 +25,7 @@ RECOVERY_PROBE_SECONDS: Final = 30
 
 INFO_PATH: Final = "/v1/havencore/info"
 MODELS_PATH: Final = "/v1/models"
+TOKENIZE_PATH: Final = "/v1/havencore/tokenize"
 CHAT_PATH: Final = "/v1/chat/completions"
 EMBEDDINGS_PATH: Final = "/v1/embeddings"
 HISTORY_PATH: Final = "/v1/havencore/history"
@@ -56,7 +57,6 @@ CONF_VOICE: Final = "voice"
 CONF_SPEED: Final = "speed"
 CONF_PREFER_LOCAL_INTENTS: Final = "prefer_local_intents"
 CONF_DIRECT_ACTION_REPLIES: Final = "direct_action_replies"
-CONF_ENTITY_RETRIEVAL_THRESHOLD: Final = "entity_retrieval_threshold"
 CONF_RESUME_WINDOW: Final = "resume_window"
 CONF_MEMORY_TOKEN_BUDGET: Final = "memory_token_budget"
 CONF_PREPARE_PROMPT: Final = "prepare_prompt"
@@ -74,13 +74,22 @@ DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
 # Earlier user turns kept in the prompt; 0 keeps everything.
 DEFAULT_MAX_HISTORY: Final = 10
 DEFAULT_SPEED: Final = 1.0
-# Above this many exposed entities, only those most relevant to the request reach the prompt and the tools; 0 never.
-DEFAULT_ENTITY_RETRIEVAL_THRESHOLD: Final = 40
 # The live states of at most this many entities the request names go into its turn context.
 MENTIONED_LIVE_STATES: Final = 6
 NAMED_STATES_HEADER: Final = "Live Context of the devices this request names:"
-# How many entities retrieval hands the model, besides those the request names outright.
+# How many entities retrieval hands the model, besides those the request names outright (fewer when they do not fit
+# the home context's share).
 RETRIEVED_ENTITIES: Final = 12
+# The token budget (see ``prompt_budget``). The window of a backend that does not report one:
+DEFAULT_CONTEXT_WINDOW: Final = 4096
+# Every exposed entity is listed when that takes at most this many tokens (and fits the window), else retrieval.
+HOME_CONTEXT_TOKENS: Final = 1500
+# Room always left for this turn's context, the request and its history.
+CONVERSATION_MIN_TOKENS: Final = 600
+# The most one tool result (a live context, a search) may take in the prompt.
+TOOL_RESULT_TOKENS: Final = 600
+# For a backend that cannot count tokens: a conservative bytes-per-token ratio (English averages about 4).
+ESTIMATED_BYTES_PER_TOKEN: Final = 3
 # Entity descriptions embedded per request to the backend.
 EMBEDDINGS_BATCH: Final = 256
 # Minutes after its last turn within which a user's conversation on the same device is resumed; 0 turns it off.
@@ -108,7 +117,6 @@ DEFAULT_CONVERSATION_OPTIONS: Final = {
     CONF_MAX_HISTORY: DEFAULT_MAX_HISTORY,
     CONF_PREFER_LOCAL_INTENTS: True,
     CONF_DIRECT_ACTION_REPLIES: True,
-    CONF_ENTITY_RETRIEVAL_THRESHOLD: DEFAULT_ENTITY_RETRIEVAL_THRESHOLD,
     CONF_RESUME_WINDOW: DEFAULT_RESUME_WINDOW,
     CONF_MEMORY_TOKEN_BUDGET: DEFAULT_MEMORY_TOKEN_BUDGET,
     CONF_PREPARE_PROMPT: True,

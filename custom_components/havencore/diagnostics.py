@@ -25,5 +25,6 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: HavenCo
             "default_model": runtime.default_model,
             "stt": runtime.stt_info.to_dict() if runtime.stt_info else None,
             "tts": runtime.tts_info.to_dict() if runtime.tts_info else None,
+            "last_error": runtime.last_error,
         },
     }

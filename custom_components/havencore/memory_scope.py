@@ -6,10 +6,11 @@ from collections.abc import Awaitable
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 
-from .api import HavenCoreAuthError, HavenCoreConnectionError, HavenCoreResponseError
+from .api import HavenCoreError
 from .const import ANONYMOUS_USER_ID, DOMAIN
+from .errors import backend_error
 from .runtime import HavenCoreConfigEntry
 
 
@@ -37,17 +38,8 @@ def loaded_entry(hass: HomeAssistant, entry_id: str | None = None) -> HavenCoreC
 
 
 async def async_backend_call[T](hass: HomeAssistant, entry: HavenCoreConfigEntry, request: Awaitable[T]) -> T:
-    """Awaits a backend request; its failures become translated errors (and a rejected key starts re-auth)."""
+    """Awaits a backend request; its failures become translated errors (see ``errors.backend_error``)."""
     try:
         return await request
-    except HavenCoreAuthError as err:
-        entry.async_start_reauth(hass)
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth") from err
-    except HavenCoreConnectionError as err:
-        raise entry.runtime_data.availability.async_unreachable(err) from err
-    except HavenCoreResponseError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="backend_error",
-            translation_placeholders={"message": err.message},
-        ) from err
+    except HavenCoreError as err:
+        raise backend_error(hass, entry, err) from err

@@ -21,6 +21,7 @@ from homeassistant.util import yaml as yaml_util
 from .vocabulary import ExposedEntity
 
 STATIC_CONTEXT_HEADER = "Static Context: An overview of the areas and the devices in this smart home:"
+AREAS_HEADER = "Areas of this smart home (the devices of each are listed per request):"
 DATE_LINE = "Today's date is {date}."
 CLOCK_LINE = "Current time is {time}."
 # Lines of the prompt that no reply of the assistant's should contain: a reply with one echoes the prompt.
@@ -60,21 +61,46 @@ def entity_overview(entities: Sequence[ExposedEntity]) -> str:
     return f"{STATIC_CONTEXT_HEADER}\n{yaml_util.dump([entity.overview() for entity in entities])}"
 
 
+def areas_overview(entities: Sequence[ExposedEntity]) -> str:
+    """Every area of the exposed entities and its floor, for a home too big to list: e.g. ``"Areas of this smart home:
+    Kitchen (Ground floor), Office"``."""
+    floors = {entity.areas[0]: entity.floors[0] if entity.floors else "" for entity in entities if entity.areas}
+    areas = [f"{area} ({floor})" if floor else area for area, floor in sorted(floors.items())]
+    return f"{AREAS_HEADER} {', '.join(areas)}" if areas else ""
+
+
+@dataclass(frozen=True, slots=True)
+class HomeContext:
+    """What the prompt says of the home: every exposed entity in the cached system message, or (when they do not fit
+    its share of the window) the areas there and the entities retrieved for each request in its turn context."""
+
+    listed: Sequence[ExposedEntity] = ()
+    areas: str = ""
+    retrieved: Sequence[ExposedEntity] | None = None
+
+    @property
+    def named(self) -> Sequence[ExposedEntity]:
+        """The entities whose names a tool call may use."""
+        return self.listed if self.retrieved is None else self.retrieved
+
+
 @dataclass(frozen=True, slots=True)
 class PromptLayout:
-    """The system message (identical for every turn of an agent) and the context of this turn."""
+    """The system message (identical for every turn of an agent) and the context of this turn, with a lean variant
+    of that context (without memory and live states) for a request that must shed tokens."""
 
     system: str
     turn_context: str
+    lean_turn_context: str
 
-    def messages(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def messages(self, history: list[dict[str, Any]], *, lean: bool = False) -> list[dict[str, Any]]:
         """The system message, the history, and this turn's context right before the latest user message.
 
         ``history`` is the chat without its system message, ending with the latest user message and whatever the
         model and tools added since.
         """
         latest_user = max((index for index, message in enumerate(history) if message["role"] == "user"), default=0)
-        context = {"role": "system", "content": self.turn_context}
+        context = {"role": "system", "content": self.lean_turn_context if lean else self.turn_context}
         return [{"role": "system", "content": self.system}, *history[:latest_user], context, *history[latest_user:]]
 
 
@@ -117,30 +143,44 @@ def turn_context(
     return "\n".join(lines)
 
 
+def system_message(instructions: str, api_prompt: str | None, home: HomeContext) -> str:
+    """The part of the prompt that is the same for every turn: the instructions, the API's fixed rules and what the
+    home context puts there (every entity, or the areas)."""
+    parts = [instructions.rstrip("\n")]
+    if api_prompt is not None:
+        api = split_api_prompt(api_prompt)
+        parts.append(api.rules.rstrip("\n"))
+        if api.lists_entities and home.retrieved is None and home.listed:
+            parts.append(entity_overview(home.listed).rstrip("\n"))
+        elif api.lists_entities and home.areas:
+            parts.append(home.areas)
+    return "\n".join(parts)
+
+
 def build_layout(
     instructions: str,
     api_prompt: str | None,
-    entities: Sequence[ExposedEntity],
-    retrieved: Sequence[ExposedEntity] | None,
+    home: HomeContext,
     now: datetime.datetime,
     user_name: str | None,
     extra_system_prompt: str | None,
+    memory: str | None = None,
     live_states: str | None = None,
 ) -> PromptLayout:
-    """Lays out one turn's prompt; ``retrieved`` is ``None`` when every exposed entity goes into the static part."""
-    system_parts = [instructions.rstrip("\n")]
+    """Lays out one turn's prompt; the retrieved entities go to the turn context, when the API describes entities."""
     device_lines: tuple[str, ...] = ()
+    retrieved = None
     if api_prompt is not None:
-        parts = split_api_prompt(api_prompt)
-        system_parts.append(parts.rules.rstrip("\n"))
-        device_lines = parts.device_lines
-        if parts.lists_entities and retrieved is None and entities:
-            system_parts.append(entity_overview(entities).rstrip("\n"))
-        if not parts.lists_entities:
-            retrieved = None
-    else:
-        retrieved = None
+        api = split_api_prompt(api_prompt)
+        device_lines = api.device_lines
+        retrieved = home.retrieved if api.lists_entities else None
+
+    def context(memory: str | None, live_states: str | None) -> str:
+        extra = "\n\n".join(filter(None, (extra_system_prompt, memory))) or None
+        return turn_context(now, user_name, device_lines, retrieved, extra, live_states)
+
     return PromptLayout(
-        system="\n".join(system_parts),
-        turn_context=turn_context(now, user_name, device_lines, retrieved, extra_system_prompt, live_states),
+        system=system_message(instructions, api_prompt, home),
+        turn_context=context(memory, live_states),
+        lean_turn_context=context(None, None),
     )

@@ -91,14 +91,14 @@ class PromptPreparation:
     async def _async_prepare(self) -> None:
         runtime = self._entry.runtime_data
         for _ in range(PREPARE_PROMPT_ATTEMPTS):
+            started = time.monotonic()
             try:
+                # Building the request counts its tokens on the backend, which may still be loading its model.
                 request = await self._first_turn_request()
+                usage = await _async_prefill(runtime.client.async_stream_chat(request))
             except HomeAssistantError as err:
                 LOGGER.debug("Not preparing the prompt of %s: %s", self._agent, err)
                 return
-            started = time.monotonic()
-            try:
-                usage = await _async_prefill(runtime.client.async_stream_chat(request))
             except HavenCoreResponseError as err:
                 if err.status != _MODEL_LOADING:
                     LOGGER.debug("The backend refused to prepare the prompt of %s: %s", self._agent, err)

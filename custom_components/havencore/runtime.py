@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from wyoming.info import Info
@@ -23,6 +24,8 @@ class HavenCoreRuntimeData:
     # What the backend's Wyoming servers describe; None when the backend has no speech servers.
     stt_info: Info | None
     tts_info: Info | None
+    # The latest failed backend request, for diagnostics: ``{"time": ..., "kind": "backend_busy", "detail": ...}``.
+    last_error: dict[str, Any] | None = None
 
 
 type HavenCoreConfigEntry = ConfigEntry[HavenCoreRuntimeData]

@@ -118,11 +118,8 @@ class HavenCoreTTSEntity(HavenCoreEntity, tts.TextToSpeechEntity):
                     elif AudioStop.is_type(event.type):
                         break
                     elif Error.is_type(event.type):
-                        raise HomeAssistantError(
-                            translation_domain=DOMAIN,
-                            translation_key="tts_failed",
-                            translation_placeholders={"message": Error.from_event(event).text},
-                        )
+                        LOGGER.warning("The HavenCore backend could not speak a text: %s", Error.from_event(event).text)
+                        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="tts_failed")
         except OSError as err:
             runtime.availability.async_mark_lost(err)
             return None, None

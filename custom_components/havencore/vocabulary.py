@@ -116,11 +116,18 @@ def _narrowed(declared: Any, allowed: tuple[str, ...]) -> list[str]:
     return list(allowed)
 
 
+# Slots whose values grow with the home: the prompt's tools leave them open (the home context names them) and the
+# values go to the decoding grammar only, which costs no context (``tool_argument_values``).
+GRAMMAR_ONLY_SLOTS = ("name", "area", "floor")
+
+
 def constrain_parameters(parameters: dict[str, Any], vocabulary: ExposedVocabulary) -> dict[str, Any]:
-    """A tool's JSON schema with its target slots limited to what is exposed; slots nothing could fill are removed.
+    """A tool's JSON schema as the prompt shows it: slots nothing in the home could fill are removed, and the domain
+    and device class slots are limited to the home's (a few values whatever its size); names, areas and floors stay
+    open, see ``argument_values``.
 
     For example ``{"properties": {"floor": {"type": "string"}}}`` loses ``floor`` in a home without floors, and
-    ``name`` becomes ``{"type": "string", "enum": ["Kitchen light", ...]}``.
+    ``domain`` becomes ``{"type": "array", "items": {"type": "string", "enum": ["light", "switch"]}}``.
     """
     properties = parameters.get("properties")
     if not isinstance(properties, dict):
@@ -134,6 +141,8 @@ def constrain_parameters(parameters: dict[str, Any], vocabulary: ExposedVocabula
         if not allowed:
             del constrained[slot]
             removed.add(slot)
+        elif slot in GRAMMAR_ONLY_SLOTS:
+            continue
         elif schema.get("type") == "string":
             constrained[slot] = {**schema, "enum": _narrowed(schema.get("enum"), allowed)}
         elif schema.get("type") == "array" and isinstance(items := schema.get("items"), dict):
@@ -142,3 +151,9 @@ def constrain_parameters(parameters: dict[str, Any], vocabulary: ExposedVocabula
     if removed and isinstance(parameters.get("required"), list):
         result["required"] = [slot for slot in parameters["required"] if slot not in removed]
     return result
+
+
+def argument_values(vocabulary: ExposedVocabulary) -> dict[str, list[str]]:
+    """The names, areas and floors a tool call may use, for the backend's decoding grammar only (the request's
+    ``tool_argument_values``): a small model cannot invent a target, and the prompt does not grow with the home."""
+    return {slot: list(values) for slot in GRAMMAR_ONLY_SLOTS if (values := vocabulary.for_slot(slot))}

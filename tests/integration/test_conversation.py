@@ -21,6 +21,7 @@ from tests.backend_process import RunningBackend, start_backend
 from tests.integration.home import async_set_up_home
 
 KEY = "own-backend-key"
+BACKEND_FAILED = "Sorry, the HavenCore backend could not do that."
 
 
 @pytest.fixture
@@ -66,7 +67,11 @@ async def test_backend_refusal_is_a_translated_error(
     )
 
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert result.response.speech["plain"]["speech"].startswith("Sorry, the HavenCore backend could not answer")
+    # A short sentence for the user; the engine's own message only in the log and the diagnostics.
+    assert result.response.speech["plain"]["speech"] == BACKEND_FAILED
+    entry = hass_with_core.config_entries.async_entries(DOMAIN)[0]
+    assert entry.runtime_data.last_error is not None
+    assert "no-such-model" in entry.runtime_data.last_error["detail"]
     # A refusal is not an outage.
     assert _state(hass_with_core, agent) != STATE_UNAVAILABLE
 
@@ -195,26 +200,28 @@ async def test_a_fuzzy_match_of_hass_is_answered_locally_as_hass_own_agent_does(
 
 
 @pytest.mark.parametrize(
-    ("command", "answer"),
+    "command",
     [
         # A name HA's sentences find, but no exposed entity has.
-        ("turn on the pantry light", "Sorry, pantry is not among the devices and areas I may control."),
-        # An area, or a kind of device, with nothing exposed: HA's own answer.
-        ("turn on the lights in the bedroom", "Sorry, no light in the Bedroom area is exposed"),
-        ("open the garage door", "Sorry, I am not aware of any garage"),
+        "turn on the pantry light",
+        # An area, or a kind of device, with nothing exposed.
+        "turn on the lights in the bedroom",
+        "open the garage door",
+        # An everyday word for a device, neither its name nor its area.
+        "turn up the heating",
     ],
 )
-async def test_a_command_for_what_is_not_exposed_is_answered_locally(
-    hass_with_core: HomeAssistant, own_backend: RunningBackend, command: str, answer: str
+async def test_a_command_hass_cannot_resolve_goes_to_the_model(
+    hass_with_core: HomeAssistant, own_backend: RunningBackend, command: str
 ) -> None:
     hass = hass_with_core
     await async_set_up_home(hass, unexposed=("bedroom",))
-    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: only the local path can answer
+    agent = await _set_up(hass, own_backend.url)  # a model that does not exist: its answer is the backend's refusal
 
     result = await conversation.async_converse(hass, command, None, Context(), agent_id=agent)
 
-    assert result.response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
-    assert result.response.speech["plain"]["speech"] == answer
+    # No local refusal: the model was asked (and its backend refused this model).
+    assert result.response.speech["plain"]["speech"] == BACKEND_FAILED
     assert _state(hass, "light.bedroom_light") == "off"
     assert _state(hass, "light.kitchen_light") == "off"
 
@@ -238,7 +245,7 @@ async def test_what_hass_matches_but_cannot_carry_out_goes_to_the_model(
 
     result = await conversation.async_converse(hass, request_text, None, Context(), agent_id=agent)
 
-    assert result.response.speech["plain"]["speech"].startswith("Sorry, the HavenCore backend could not answer")
+    assert result.response.speech["plain"]["speech"] == BACKEND_FAILED
     assert _state(hass, "light.kitchen_light") == "on"
 
 

@@ -17,15 +17,15 @@ from custom_components.havencore.api import (
     HavenCoreResponseError,
     parse_sse_line,
 )
-from custom_components.havencore.const import DOMAIN
-from custom_components.havencore.entity import (
+from custom_components.havencore.chat_wire import (
     UNPARSABLE_ARGUMENTS_KEY,
     convert_content,
     parse_tool_arguments,
     transform_stream,
-    trim_history,
 )
+from custom_components.havencore.const import DOMAIN
 from custom_components.havencore.reply import async_humanize_reply
+from custom_components.havencore.turn_prompt import trim_history, without_oldest_turn
 from custom_components.havencore.wyoming_client import async_describe
 from tests.backend_process import free_port
 
@@ -85,6 +85,19 @@ def test_history_keeps_system_prompt_and_recent_turns() -> None:
     assert trim_history(messages, 10) == messages
 
 
+def test_the_oldest_turn_goes_first_and_the_current_one_never() -> None:
+    history: list[dict[str, Any]] = [
+        {"role": "user", "content": "u0"},
+        {"role": "assistant", "content": "a0"},
+        {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "", "tool_calls": []},
+        {"role": "tool", "content": "{}"},
+    ]
+    shorter = without_oldest_turn(history)
+    assert shorter == history[2:]
+    assert without_oldest_turn(history[2:]) is None
+
+
 def test_chat_log_content_becomes_openai_messages() -> None:
     call = llm.ToolInput(tool_name="HassTurnOn", tool_args={"name": "Kitchen"}, id="call_1")
     assistant = conversation.AssistantContent(agent_id="a", content=None, tool_calls=[call])
@@ -114,8 +127,9 @@ def test_unreadable_and_error_stream_lines_raise() -> None:
         parse_sse_line(b"data: {not json\n")
     with pytest.raises(HavenCoreConnectionError):
         parse_sse_line(b"data: [1, 2]\n")
-    with pytest.raises(HavenCoreResponseError, match="context length exceeded"):
-        parse_sse_line(b'data: {"error": {"message": "context length exceeded"}}\n')
+    with pytest.raises(HavenCoreResponseError, match="context length exceeded") as raised:
+        parse_sse_line(b'data: {"error": {"message": "context length exceeded", "code": "context_length_exceeded"}}\n')
+    assert raised.value.code == "context_length_exceeded"
 
 
 def test_info_without_the_expected_fields_is_not_a_havencore_backend() -> None:

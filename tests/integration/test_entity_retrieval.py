@@ -1,5 +1,6 @@
-"""Big homes: only the entities relevant to the request reach the prompt and the tools, found with the real
-backend's embeddings model, and the prompt stays under 1.5k tokens with 500 exposed entities."""
+"""Big homes: when the exposed entities do not fit the home context's share of the window, only those relevant to the
+request reach the prompt and the grammar, found with the real backend's embeddings model (or by their words without
+one), and the prompt stays under 1.5k tokens with 500 exposed entities."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
 
 from custom_components.havencore.api import HavenCoreClient, HavenCoreResponseError
-from custom_components.havencore.const import CONF_ENTITY_RETRIEVAL_THRESHOLD, CONF_MAX_TOKENS, DOMAIN
-from custom_components.havencore.entity_retrieval import EntityIndex
+from custom_components.havencore.const import CONF_MAX_TOKENS, DOMAIN
+from custom_components.havencore.entity_retrieval import EntityIndex, lexical_rank
 from custom_components.havencore.live_context import with_retrieved_live_context
+from custom_components.havencore.prompt_layout import AREAS_HEADER
 from custom_components.havencore.vocabulary import ExposedEntity, async_exposed_entities
 from tests.backend_process import RunningBackend, http_json
 from tests.integration.agent import AGENT, async_set_up_agent
@@ -73,43 +75,48 @@ def _prompt_tokens(backend: RunningBackend, request: dict[str, Any]) -> int:
     return tokens
 
 
-def _name_enum(request: dict[str, Any]) -> list[str]:
+def _allowed_names(request: dict[str, Any]) -> list[str]:
+    """The names the grammar allows; the prompt's tools leave the slot open."""
     tool = next(tool for tool in request["tools"] if tool["function"]["name"] == "HassTurnOn")
-    names: list[str] = tool["function"]["parameters"]["properties"]["name"]["enum"]
+    assert "enum" not in tool["function"]["parameters"]["properties"]["name"]
+    names: list[str] = request["tool_argument_values"]["name"]
     return names
 
 
-@pytest.mark.parametrize(("count", "threshold", "retrieves"), [(50, 0, False), (500, 40, True)])
-async def test_prompt_stays_small_as_the_home_grows(
-    hass_with_core: HomeAssistant, backend: RunningBackend, count: int, threshold: int, retrieves: bool
+@pytest.mark.parametrize(("count", "retrieves"), [(50, False), (500, True)])
+async def test_home_context_is_chosen_by_its_measured_size(
+    hass_with_core: HomeAssistant, backend: RunningBackend, count: int, retrieves: bool
 ) -> None:
     hass = hass_with_core
     await _set_up_big_home(hass, count)
-    await async_set_up_agent(
-        hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 16, CONF_ENTITY_RETRIEVAL_THRESHOLD: threshold}
-    )
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 16})
     async_clear_traces()
 
     await conversation.async_converse(hass, "Turn on the garage aquarium pump.", None, Context(), agent_id=AGENT)
 
     request = _first_request()
     system, context = request["messages"][0]["content"], request["messages"][-2]["content"]
-    names = _name_enum(request)
+    names = _allowed_names(request)
     assert TARGET in names
     if retrieves:
         assert TARGET in context
         assert "Static Context" not in system
+        # Areas are always named, in the part of the prompt that stays cached.
+        assert AREAS_HEADER in system
+        assert all(room in system for room in ROOMS)
         assert len(names) <= 13
     else:
         assert TARGET in system
         assert len(names) == count
     tokens = _prompt_tokens(backend, request)
     print(f"{count} exposed entities, retrieval {'on' if retrieves else 'off'}: {tokens} prompt tokens")
+    _status, info = http_json("GET", f"{backend.url}/v1/havencore/info", API_KEY)
+    assert tokens + 16 <= int(info.get("chat_context_length") or 4096)
     if retrieves:
         assert tokens <= 1500
 
 
-async def test_index_finds_entities_by_meaning_and_follows_renames(
+async def test_index_ranks_entities_by_meaning_and_follows_renames(
     hass_with_core: HomeAssistant, backend: RunningBackend
 ) -> None:
     hass = hass_with_core
@@ -122,14 +129,24 @@ async def test_index_finds_entities_by_meaning_and_follows_renames(
     lamp = ExposedEntity("light.lamp", ("Desk lamp",), "light", ("Office",), (), None)
     kettle = ExposedEntity("switch.kettle", ("Kettle", "Tea maker"), "switch", ("Kitchen",), (), None)
 
-    assert await index.async_select([pump, lamp, kettle], "feed the fish tank", 1) == [pump]
-    # Named outright: kept whatever the ranking says.
-    assert lamp in await index.async_select([pump, lamp, kettle], "make tea and switch off the desk lamp", 1)
+    assert (await index.async_rank([pump, lamp, kettle], "feed the fish tank"))[0] == 0
+    assert (await index.async_rank([pump, lamp, kettle], "put the water on for tea"))[0] == 2
+    # Named outright: first whatever the similarity says.
+    assert (await index.async_rank([pump, lamp, kettle], "make tea and switch off the desk lamp"))[0] == 1
     renamed = ExposedEntity("switch.pump", ("Pond filter",), "switch", ("Garden",), (), None)
-    assert await index.async_select([renamed, lamp], "pond filter", 1) == [renamed]
+    assert await index.async_rank([renamed, lamp], "pond filter") == [0, 1]
+    assert await index.async_rank([], "anything") == []
 
     with pytest.raises(HavenCoreResponseError):
-        await EntityIndex(client, "no-such-model").async_select([pump], "fish", 1)
+        await EntityIndex(client, "no-such-model").async_rank([pump], "fish")
+
+
+def test_without_embeddings_shared_words_rank() -> None:
+    pump = ExposedEntity("switch.pump", ("Aquarium pump",), "switch", ("Garage",), (), None)
+    lamp = ExposedEntity("light.lamp", ("Desk lamp",), "light", ("Office",), (), None)
+    kettle = ExposedEntity("switch.kettle", ("Kettle",), "switch", ("Kitchen",), (), None)
+    assert lexical_rank([pump, lamp, kettle], "is the office lamp on")[0] == 1
+    assert lexical_rank([pump, lamp, kettle], "switch on the kettle") == [2, 0, 1]
 
 
 async def test_live_context_answers_only_for_the_retrieved_entities(hass_with_core: HomeAssistant) -> None:

@@ -15,7 +15,7 @@ from homeassistant.helpers import llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.havencore.const import CONF_MAX_TOKENS, NAMED_STATES_HEADER
-from custom_components.havencore.prompt_layout import build_layout, split_api_prompt
+from custom_components.havencore.prompt_layout import HomeContext, build_layout, split_api_prompt
 from custom_components.havencore.vocabulary import ExposedEntity
 from tests.backend_process import RunningBackend
 from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
@@ -80,7 +80,14 @@ def test_a_new_time_changes_only_the_tail() -> None:
         f"{llm.DYNAMIC_CONTEXT_PROMPT}\nStatic Context: (HA's own overview, replaced)"
     )
     layouts = [
-        build_layout("Be brief.", api_prompt, [KITCHEN_LIGHT], None, datetime.datetime(2026, 1, 2, hour), "Ann", None)
+        build_layout(
+            "Be brief.",
+            api_prompt,
+            HomeContext(listed=[KITCHEN_LIGHT]),
+            datetime.datetime(2026, 1, 2, hour),
+            "Ann",
+            None,
+        )
         for hour in (8, 9)
     ]
 
@@ -101,8 +108,9 @@ def test_a_new_time_changes_only_the_tail() -> None:
 
 def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> None:
     now = datetime.datetime(2026, 1, 2, 8)
-    other_api = build_layout("Be brief.", "Use the weather tool.", [KITCHEN_LIGHT], [KITCHEN_LIGHT], now, None, "x")
-    no_api = build_layout("Be brief.", None, [], [KITCHEN_LIGHT], now, None, None)
+    retrieved = HomeContext(areas="Areas: Kitchen", retrieved=[KITCHEN_LIGHT])
+    other_api = build_layout("Be brief.", "Use the weather tool.", retrieved, now, None, "x")
+    no_api = build_layout("Be brief.", None, retrieved, now, None, None)
 
     assert other_api.system == "Be brief.\nUse the weather tool."
     assert other_api.turn_context == "Today's date is 2026-01-02.\nx\nCurrent time is 08:00:00."
@@ -115,12 +123,36 @@ def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> 
 
 def test_retrieved_entities_go_to_the_tail() -> None:
     api_prompt = f"Rules.\n{llm.DYNAMIC_CONTEXT_PROMPT}"
-    layout = build_layout(
-        "Be brief.", api_prompt, [KITCHEN_LIGHT], [KITCHEN_LIGHT], datetime.datetime(2026, 1, 2), None, None
-    )
+    home = HomeContext(areas="Areas of this home: Kitchen", retrieved=[KITCHEN_LIGHT])
+    layout = build_layout("Be brief.", api_prompt, home, datetime.datetime(2026, 1, 2), None, None)
 
     assert "Static Context" not in layout.system
+    assert layout.system.endswith("\nAreas of this home: Kitchen")
     assert "- names: Kitchen light" in layout.turn_context
+
+
+def test_the_lean_context_sheds_memory_and_live_states_only() -> None:
+    api_prompt = f"Rules.\n{llm.DYNAMIC_CONTEXT_PROMPT}"
+    layout = build_layout(
+        "Be brief.",
+        api_prompt,
+        HomeContext(listed=[KITCHEN_LIGHT]),
+        datetime.datetime(2026, 1, 2),
+        "Ann",
+        "Speak French.",
+        memory="- Ann likes tea",
+        live_states="Live: kitchen on",
+    )
+    history = [{"role": "user", "content": "hi"}]
+
+    assert "Ann likes tea" in layout.turn_context
+    assert "Live: kitchen on" in layout.turn_context
+    lean = layout.messages(history, lean=True)[-2]["content"]
+    assert "Ann likes tea" not in lean
+    assert "Live: kitchen on" not in lean
+    assert "Speak French." in lean
+    assert "You are talking to Ann." in lean
+    assert layout.messages(history, lean=True)[0] == layout.messages(history)[0]
 
 
 async def test_the_live_states_of_the_devices_a_request_names_come_with_it(

@@ -156,7 +156,7 @@ async def test_renaming_an_area_prepares_the_prompt_again(
     kitchen = areas.async_get_area_by_name("Kitchen")
     assert kitchen is not None
 
-    # The overview and the tools' area enum now say the new name, from the middle of the prompt on.
+    # The overview now says the new name, from the middle of the prompt on.
     areas.async_update(kitchen.id, name="Cooking corner")
     await asyncio.sleep(0.2)
     await hass.async_block_till_done(wait_background_tasks=True)
