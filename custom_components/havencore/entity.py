@@ -24,11 +24,13 @@ from .const import (
     CONF_DIRECT_ACTION_REPLIES,
     CONF_MAX_TOKENS,
     CONF_MAX_TOOL_ITERATIONS,
+    CONF_MEMORY_TOKEN_BUDGET,
     CONF_MODEL,
     CONF_PROMPT,
     CONF_TEMPERATURE,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_MEMORY_TOKEN_BUDGET,
     DEFAULT_TEMPERATURE,
     DOMAIN,
     MENTIONED_LIVE_STATES,
@@ -173,6 +175,10 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         home = await self._requests.async_home_context(
             self._base_payload()["model"], instructions, api_prompt, tools, entities, user_input.text
         )
+        if memory:
+            # The memory block was sized by characters; its share is in tokens.
+            share = int(self.subentry.data.get(CONF_MEMORY_TOKEN_BUDGET, DEFAULT_MEMORY_TOKEN_BUDGET))
+            memory = await self._requests.counter.async_cut(self._base_payload()["model"], memory, share)
         targets = requested_targets(self.hass, user_input, chat_log, entities, unknown)
         named_states = [] if command else [e.entity_id for e in targets.mentioned_entities(MENTIONED_LIVE_STATES)]
         layout = build_layout(
