@@ -19,7 +19,14 @@ from typing import Any
 
 from havencore_backend.components import ComponentState, ComponentStatus
 
-from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .engine import (
+    ChatDelta,
+    ChatEngineUnavailableError,
+    ChatRequest,
+    ChatRequestError,
+    JSONObject,
+    TokenCount,
+)
 from .grammar_filter import GrammarError, GrammarFilter
 from .llamacpp_log import printed_to_debug_log, route_llama_cpp_log
 from .tool_calls import parse_tool_calls
@@ -126,6 +133,11 @@ class LlamaCppChatEngine:
         """The model name clients use."""
         return self._model_id
 
+    @property
+    def context_length(self) -> int:
+        """The configured context (``n_ctx``), known before the model loads."""
+        return self._context_length
+
     def status(self) -> ComponentStatus:
         """LOADING until the model is in memory, ERROR while it cannot be loaded."""
         return self._status
@@ -229,12 +241,20 @@ class LlamaCppChatEngine:
         )
         return formatted, tokens
 
-    def count_prompt_tokens(self, request: ChatRequest) -> int:
-        """The request's prompt length in tokens (its ``usage.prompt_tokens``), without generating; also for
-        prompts longer than the context."""
+    def count_prompt_tokens(self, prompt: ChatRequest | str) -> int:
+        """The request's prompt length in tokens (its ``usage.prompt_tokens``), or plain text's with no BOS added,
+        without generating; also for prompts longer than the context."""
         if self._llama is None:
             raise ChatEngineUnavailableError(f"The chat model is not available: {self._status.detail}")
-        return len(self._prompt(request)[1])
+        if isinstance(prompt, str):
+            # Special-token text counts as it does inside a prompt (and in vLLM's tokenizer): as one token.
+            return len(self._llama.tokenize(prompt.encode(), add_bos=False, special=True))
+        return len(self._prompt(prompt)[1])
+
+    async def count_tokens(self, prompt: ChatRequest | str) -> TokenCount:
+        """Counts in a worker thread without the generation lock: tokenizing reads only the vocabulary, which a
+        running generation does not change."""
+        return TokenCount(await asyncio.to_thread(self.count_prompt_tokens, prompt), self._context_length)
 
     def _deltas(
         self, request: ChatRequest, grammar: GrammarFilter | None, cancel: threading.Event

@@ -1,0 +1,147 @@
+"""What clients need to build prompts inside the context window, through the HTTP API on the packaged GGUF: the
+window in /v1/models and the info, and ``POST /v1/havencore/tokenize``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
+
+from tests.backend.conftest import API_KEY
+from tests.backend.language_models import CHAT_MODEL_ID, EMBEDDINGS_MODEL_ID, OFFLINE, wait_for_component
+from tests.backend_process import RunningBackend, http_get, http_json, start_backend
+
+CONTEXT = 2048
+TURN_ON: ChatCompletionFunctionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "HassTurnOn",
+        "description": "Turns on a device or entity",
+        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+    },
+}
+KITCHEN: list[ChatCompletionMessageParam] = [
+    {"role": "system", "content": "You control a smart home. Use the tools to act."},
+    {"role": "user", "content": "Turn on the kitchen light"},
+]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
+    """A backend on the packaged models with a 2048-token context."""
+    running = start_backend(
+        tmp_path_factory.mktemp("window"),
+        api_key=API_KEY,
+        extra_args=("--llm-context-length", str(CONTEXT)),
+        env=OFFLINE,
+    )
+    wait_for_component(running, "llm", "ok")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(backend: RunningBackend) -> openai.OpenAI:
+    """The official SDK pointed at the backend."""
+    return openai.OpenAI(base_url=f"{backend.url}/v1", api_key=API_KEY, max_retries=0, timeout=120)
+
+
+def _tokenize(backend: RunningBackend, body: dict[str, Any], api_key: str = API_KEY) -> tuple[int, Any]:
+    return http_json("POST", f"{backend.url}/v1/havencore/tokenize", api_key, body)
+
+
+def test_models_and_info_give_the_context_window(backend: RunningBackend) -> None:
+    models = {model["id"]: model for model in http_get(f"{backend.url}/v1/models", API_KEY)[1]["data"]}
+    assert models[CHAT_MODEL_ID]["max_model_len"] == CONTEXT
+    assert "max_model_len" not in models[EMBEDDINGS_MODEL_ID]
+    assert http_get(f"{backend.url}/v1/havencore/info", API_KEY)[1]["chat_context_length"] == CONTEXT
+
+
+def test_tokenize_counts_the_prompt_tokens_of_the_chat_request(client: openai.OpenAI, backend: RunningBackend) -> None:
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL_ID, messages=KITCHEN, tools=[TURN_ON], temperature=0, max_tokens=1
+    )
+    assert completion.usage is not None
+    # The same body, sampling fields and all: what does not shape the prompt is ignored.
+    body = {"model": CHAT_MODEL_ID, "messages": KITCHEN, "tools": [TURN_ON], "temperature": 0, "max_tokens": 1}
+    assert _tokenize(backend, body) == (200, {"count": completion.usage.prompt_tokens, "max_model_len": CONTEXT})
+    # Without the tools the prompt is shorter.
+    status, without_tools = _tokenize(backend, {"model": CHAT_MODEL_ID, "messages": KITCHEN})
+    assert status == 200
+    assert without_tools["count"] < completion.usage.prompt_tokens - 20
+
+
+def test_tokenize_counts_plain_text_and_prompts_beyond_the_window(backend: RunningBackend) -> None:
+    plain = {"model": CHAT_MODEL_ID, "prompt": " ".join(["light"] * 100)}
+    assert _tokenize(backend, plain) == (200, {"count": 100, "max_model_len": CONTEXT})
+    long = {"model": CHAT_MODEL_ID, "messages": [{"role": "user", "content": "word " * 3000}]}
+    status, counted = _tokenize(backend, long)
+    assert status == 200
+    assert counted["count"] > CONTEXT
+
+
+def test_tokenize_answers_while_a_generation_runs(client: openai.OpenAI, backend: RunningBackend) -> None:
+    stream = client.chat.completions.create(
+        model=CHAT_MODEL_ID,
+        messages=[{"role": "user", "content": "Count from 1 to 100."}],
+        stream=True,
+        temperature=0,
+        max_tokens=16,
+    )
+    chunks = iter(stream)
+    next(chunks)  # the generation has started
+    system = "The home has a kitchen light, a bedroom lamp and a front door. " * 200
+    body = {"model": CHAT_MODEL_ID, "messages": [{"role": "system", "content": system}]}
+    started = time.perf_counter()
+    status, counted = _tokenize(backend, body)
+    elapsed = time.perf_counter() - started
+    counted_at = time.monotonic()
+    rest = list(chunks)
+    print(f"tokenize: {counted['count']} tokens in {elapsed * 1000:.1f} ms during a generation")
+    assert status == 200
+    assert 2800 < counted["count"] < 3500
+    # The answer went on after the count came back: the count did not wait for it.
+    assert time.monotonic() - counted_at > 0.5
+    assert rest[-1].choices[0].finish_reason is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "param"),
+    [
+        ({"model": "gpt-4o", "prompt": "hi"}, 404, "model_not_found", "model"),
+        ({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, 404, "model_not_found", "model"),
+        ({"model": CHAT_MODEL_ID}, 400, None, None),
+        ({"model": CHAT_MODEL_ID, "messages": []}, 400, None, None),
+        ({"model": CHAT_MODEL_ID, "prompt": 5}, 400, None, None),
+        ({"prompt": "hi"}, 400, None, None),
+        ({"model": CHAT_MODEL_ID, "messages": [{"role": "user", "content": "hi"}],
+          "tools": [{"type": "function", "function": {"name": "bad name"}}]}, 400, "invalid_value",
+         "tools[0].function.name"),
+    ],
+)  # fmt: skip
+def test_tokenize_errors_are_openai_style(
+    backend: RunningBackend, body: dict[str, Any], status: int, code: str | None, param: str | None
+) -> None:
+    answered_status, answer = _tokenize(backend, body)
+    assert answered_status == status
+    assert answer["error"]["type"] == ("not_found_error" if status == 404 else "invalid_request_error")
+    assert answer["error"]["code"] == code
+    if param is not None:
+        assert answer["error"]["param"] == param
+    assert answer["error"]["message"]
+
+
+def test_tokenize_needs_the_key_and_is_in_the_openapi_document(backend: RunningBackend) -> None:
+    status, answer = _tokenize(backend, {"model": CHAT_MODEL_ID, "prompt": "hi"}, api_key="")
+    assert status == 401
+    assert answer["error"]["code"] == "invalid_api_key"
+    paths = http_get(f"{backend.url}/openapi.json", API_KEY)[1]["paths"]
+    operation = paths["/v1/havencore/tokenize"]["post"]
+    assert "requestBody" in operation
+    assert set(operation["responses"]["200"]["content"]["application/json"]["schema"].values()) == {
+        "#/components/schemas/TokenizeResponse"
+    }
