@@ -1,8 +1,10 @@
 """What clients need to build prompts inside the context window, through the HTTP API on the packaged GGUF: the
-window in /v1/models and the info, and ``POST /v1/havencore/tokenize``."""
+window in /v1/models and the info, ``POST /v1/havencore/tokenize``, and tool-argument values that restrict calls
+without reaching the prompt."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -145,3 +147,69 @@ def test_tokenize_needs_the_key_and_is_in_the_openapi_document(backend: RunningB
     assert set(operation["responses"]["200"]["content"]["application/json"]["schema"].values()) == {
         "#/components/schemas/TokenizeResponse"
     }
+
+
+def _called_name(completion: Any) -> str:
+    calls = completion.choices[0].message.tool_calls
+    assert calls is not None
+    assert [call.function.name for call in calls] == ["HassTurnOn"]
+    name: str = json.loads(calls[0].function.arguments)["name"]
+    return name
+
+
+def test_tool_argument_values_restrict_a_forced_call(client: openai.OpenAI) -> None:
+    def call(**extra: Any) -> Any:
+        return client.chat.completions.create(
+            model=CHAT_MODEL_ID,
+            messages=KITCHEN,
+            tools=[TURN_ON],
+            tool_choice={"type": "function", "function": {"name": "HassTurnOn"}},
+            temperature=0,
+            max_tokens=40,
+            **extra,
+        )
+
+    free, restricted = call(), call(extra_body={"tool_argument_values": {"name": ["Bedroom lamp"]}})
+    assert _called_name(free) != "Bedroom lamp"
+    assert _called_name(restricted) == "Bedroom lamp"
+    # The values are for decoding only: the prompt is the same.
+    assert free.usage is not None
+    assert restricted.usage is not None
+    assert restricted.usage.prompt_tokens == free.usage.prompt_tokens
+
+
+def test_tool_argument_values_restrict_a_call_the_model_chooses(client: openai.OpenAI, backend: RunningBackend) -> None:
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "You control a smart home. Use the tools to act."},
+        {"role": "user", "content": "Turn on the Bedroom lamp"},
+    ]
+
+    def call(**extra: Any) -> Any:
+        return client.chat.completions.create(
+            model=CHAT_MODEL_ID, messages=messages, tools=[TURN_ON], temperature=0, max_tokens=40, **extra
+        )
+
+    values = {"name": ["Bedroom lamp"]}
+    free, restricted = call(), call(extra_body={"tool_argument_values": values})
+    assert _called_name(free) == "Bedroom Lamp"  # the model's own spelling
+    assert _called_name(restricted) == "Bedroom lamp"
+    body = {"model": CHAT_MODEL_ID, "messages": messages, "tools": [TURN_ON]}
+    assert restricted.usage is not None
+    assert _tokenize(backend, body | {"tool_argument_values": values})[1]["count"] == restricted.usage.prompt_tokens
+    assert _tokenize(backend, body)[1]["count"] == restricted.usage.prompt_tokens
+
+
+@pytest.mark.parametrize(
+    "values", ["Kitchen", ["Kitchen"], {"name": "Kitchen"}, {"name": [1]}, {"name": [["Kitchen"]]}, {"name": None}]
+)
+def test_tool_argument_values_must_be_lists_of_strings(client: openai.OpenAI, values: Any) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model=CHAT_MODEL_ID,
+            messages=KITCHEN,
+            tools=[TURN_ON],
+            max_tokens=1,
+            extra_body={"tool_argument_values": values},
+        )
+    assert raised.value.param == "tool_argument_values"
+    assert raised.value.type == "invalid_request_error"

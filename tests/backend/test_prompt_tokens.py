@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 
@@ -85,3 +86,9 @@ async def test_a_3000_token_prompt_is_counted_quickly(engine: LlamaCppChatEngine
     print(f"counted {counted.count} prompt tokens in {elapsed * 1000:.1f} ms")
     assert 2800 < counted.count < 3500
     assert elapsed < 1.0
+
+
+async def test_tool_argument_values_never_reach_the_prompt(engine: LlamaCppChatEngine) -> None:
+    request = ChatRequest(messages=[{"role": "user", "content": "Turn on the kitchen light."}], tools=[TURN_ON])
+    restricted = dataclasses.replace(request, tool_argument_values={"name": ["Bedroom lamp", "Front door"]})
+    assert (await engine.count_tokens(restricted)).count == (await engine.count_tokens(request)).count

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from havencore_backend.llm.chat import ChatService
 from havencore_backend.llm.engine import (
@@ -141,6 +141,22 @@ class ChatParameters(BaseModel):
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
+    tool_argument_values: dict[str, list[str]] | None = Field(
+        default=None,
+        description="HavenCore extension: tool parameter name -> the values a string (or string-array) parameter of "
+        "that name may take, enforced while decoding where the engine can (llama.cpp) and never shown in the prompt",
+    )
+
+    @field_validator("tool_argument_values", mode="before")
+    @classmethod
+    def _string_lists(cls, value: Any) -> Any:
+        # Checked whole, so any bad part is reported against the field itself and nothing is coerced to a string.
+        if value is None or (
+            isinstance(value, dict)
+            and all(isinstance(values, list) and all(isinstance(v, str) for v in values) for values in value.values())
+        ):
+            return value
+        raise ValueError("must be an object of parameter names to lists of strings")
 
 
 class ChatCompletionRequest(ChatParameters):
@@ -210,6 +226,7 @@ def to_chat_request(body: ChatParameters, messages: list[Message]) -> ChatReques
         max_tokens=body.max_completion_tokens or body.max_tokens,
         stop=tuple(stop),
         seed=body.seed,
+        tool_argument_values=body.tool_argument_values or {},
     )
 
 

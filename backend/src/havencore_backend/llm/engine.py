@@ -26,6 +26,8 @@ class ChatRequest:
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Values a tool parameter of this name may take, for decoding only: the prompt shows ``tools`` as sent.
+    tool_argument_values: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

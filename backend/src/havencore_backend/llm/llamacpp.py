@@ -30,7 +30,7 @@ from .engine import (
 from .grammar_filter import GrammarError, GrammarFilter
 from .llamacpp_log import printed_to_debug_log, route_llama_cpp_log
 from .tool_calls import parse_tool_calls
-from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar
+from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar, with_argument_values
 
 _LOGGER = logging.getLogger(__name__)
 _RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
@@ -105,7 +105,7 @@ def _forced_call_schema(request: ChatRequest) -> JSONObject | None:
     tools = request.tools
     if isinstance(choice, dict):
         tools = [tool for tool in tools if tool["function"]["name"] == choice["function"]["name"]]
-    return call_schema(tools)
+    return call_schema(with_argument_values(tools, request.tool_argument_values))
 
 
 class LlamaCppChatEngine:
@@ -214,7 +214,7 @@ class LlamaCppChatEngine:
             schema, param = request.json_schema, "response_format"
         tool_calls = schema is None and self._uses_tool_grammar(request)
         if tool_calls:
-            text, param = tool_call_grammar(request.tools), "tools"
+            text, param = tool_call_grammar(with_argument_values(request.tools, request.tool_argument_values)), "tools"
         elif schema is None:
             return None
         else:

@@ -60,7 +60,12 @@ def _max_model_len(models: list[Any], model: str) -> int | None:
 
 
 class OpenAICompatibleChatEngine:
-    """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it."""
+    """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it.
+
+    A request's tool-argument values are ignored here: vLLM and other servers constrain calls by the same tools they
+    render into the prompt, so the values could only be applied by putting them in the prompt, which they exist to
+    keep out of it.
+    """
 
     def __init__(
         self,
