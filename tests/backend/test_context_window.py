@@ -92,7 +92,7 @@ def test_tokenize_answers_while_a_generation_runs(client: openai.OpenAI, backend
         messages=[{"role": "user", "content": "Count from 1 to 100."}],
         stream=True,
         temperature=0,
-        max_tokens=16,
+        max_tokens=48,
     )
     chunks = iter(stream)
     next(chunks)  # the generation has started
@@ -107,7 +107,7 @@ def test_tokenize_answers_while_a_generation_runs(client: openai.OpenAI, backend
     assert status == 200
     assert 2800 < counted["count"] < 3500
     # The answer went on after the count came back: the count did not wait for it.
-    assert time.monotonic() - counted_at > 0.5
+    assert time.monotonic() - counted_at > 0.2
     assert rest[-1].choices[0].finish_reason is not None
 
 

@@ -66,14 +66,14 @@ async def test_plain_text_is_counted_without_special_tokens(engine: LlamaCppChat
 
 
 async def test_counting_does_not_wait_for_a_running_generation(engine: LlamaCppChatEngine) -> None:
-    request = ChatRequest(messages=[{"role": "user", "content": "Count from 1 to 100."}], max_tokens=16, seed=1)
+    request = ChatRequest(messages=[{"role": "user", "content": "Count from 1 to 100."}], max_tokens=48, seed=1)
     deltas = engine.stream(request)
     await anext(deltas)  # generating now, under the engine's lock
     counted = await engine.count_tokens(request)
     counted_at = time.monotonic()
     pieces = [delta async for delta in deltas]
     # The answer went on well after the count came back: counting did not wait for the generation to end.
-    assert time.monotonic() - counted_at > 0.5
+    assert time.monotonic() - counted_at > 0.2
     assert counted.count == pieces[-1].prompt_tokens
 
 
