@@ -25,7 +25,8 @@ from tests.backend.language_models import (
     LlamaServer,
     wait_for_component,
 )
-from tests.backend_process import free_port, http_get, start_backend
+from tests.backend.vllm_stand_in import DEFAULT_MAX_MODEL_LEN
+from tests.backend_process import free_port, http_get, http_json, start_backend
 
 QUESTION: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "What is the capital of France? One sentence."}
@@ -42,6 +43,10 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
 
 def _client(url: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+def _tokenize(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    return http_json("POST", f"{url}/v1/havencore/tokenize", body=body)
 
 
 def test_vllm_command_line_carries_the_settings() -> None:
@@ -67,7 +72,10 @@ def test_vllm_command_line_carries_the_settings() -> None:
 def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: LlamaServer, tmp_path: Path) -> None:
     backend = start_backend(
         tmp_path,
-        extra_args=("--llm-engine", "upstream", "--llm-upstream-url", llama_server.url),
+        extra_args=(
+            *("--llm-engine", "upstream", "--llm-upstream-url", llama_server.url),
+            *("--llm-context-length", "1536"),
+        ),
         env=OFFLINE,
     )
     try:
@@ -77,6 +85,13 @@ def test_upstream_streams_and_turns_its_text_into_tool_calls(llama_server: Llama
         assert [model.id for model in client.models.list()] == [llama_server.alias, EMBEDDINGS_MODEL_ID]
         info = http_get(f"{backend.url}/v1/havencore/info")[1]
         assert (info["chat_model"], info["embeddings_model"]) == (llama_server.alias, EMBEDDINGS_MODEL_ID)
+        # llama_cpp.server does not say its window: the configured one is the window clients plan for.
+        assert info["chat_context_length"] == 1536
+        assert http_get(f"{backend.url}/v1/models")[1]["data"][0]["max_model_len"] == 1536
+        # Nor can it count a chat's tokens: clients estimate.
+        status, refused = _tokenize(backend.url, {"model": llama_server.alias, "prompt": "hi"})
+        assert status == 501
+        assert refused["error"]["code"] == "tokenize_unsupported"
         # An upstream may bill every token: clients are not invited to send prompts ahead of a turn.
         assert "chat" in info["capabilities"]
         assert "prompt-cache" not in info["capabilities"]
@@ -180,6 +195,62 @@ def test_supervised_vllm_is_started_with_its_options_and_restarted(tmp_path: Pat
         backend.stop()
 
 
+def test_vllm_reports_its_window_and_counts_tokens_with_its_tokenizer(tmp_path: Path) -> None:
+    port = free_port()
+    vllm_args = ("--vllm-executable", VLLM_STAND_IN, "--vllm-port", str(port))
+    no_embeddings = ("--models", str(tmp_path / "no-models"))
+    backend = start_backend(
+        tmp_path / "vllm",
+        extra_args=("--llm-engine", "vllm", "--llm-model", str(CHAT_GGUF), "--llm-served-name", "qwen-on-vllm",
+                    *vllm_args, *no_embeddings),
+        env=OFFLINE,
+    )  # fmt: skip
+    try:
+        wait_for_component(backend, "llm", "ok")
+        # Started without --max-model-len, vLLM says its own window.
+        assert "--max-model-len" not in re.findall(r"vllm stand-in argv: (.*)", backend.log())[-1]
+        models = http_get(f"{backend.url}/v1/models")[1]["data"]
+        assert [(model["id"], model["max_model_len"]) for model in models] == [("qwen-on-vllm", DEFAULT_MAX_MODEL_LEN)]
+        assert http_get(f"{backend.url}/v1/havencore/info")[1]["chat_context_length"] == DEFAULT_MAX_MODEL_LEN
+
+        # The count is the prompt_tokens vLLM's own usage gives (the backend streams, where the stand-in has none).
+        stand_in = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=120)
+        answer = stand_in.chat.completions.create(model="qwen-on-vllm", messages=QUESTION, max_tokens=1)
+        assert answer.usage is not None
+        status, counted = _tokenize(backend.url, {"model": "qwen-on-vllm", "messages": QUESTION, "max_tokens": 1})
+        assert (status, counted) == (200, {"count": answer.usage.prompt_tokens, "max_model_len": DEFAULT_MAX_MODEL_LEN})
+        # Tools reach vLLM's /tokenize as they reach its chat completions (strict), so they count as rendered.
+        tools = [_tool("HassTurnOn")]
+        with_tools = _tokenize(backend.url, {"model": "qwen-on-vllm", "messages": QUESTION, "tools": tools})[1]
+        assert with_tools["count"] > counted["count"] + 20
+        sent = json.loads(re.findall(r"vllm stand-in tokenize: (.*)", backend.log())[-1])
+        assert [(tool["function"]["name"], tool["function"].get("strict")) for tool in sent["tools"]] == [
+            ("HassTurnOn", True)
+        ]
+        assert sent["tools"][0]["function"]["parameters"] == tools[0]["function"]["parameters"]
+        assert sent["add_generation_prompt"] is True
+        # Plain text without the BOS vLLM would add by default.
+        plain = {"model": "qwen-on-vllm", "prompt": " ".join(["light"] * 100)}
+        assert _tokenize(backend.url, plain)[1]["count"] == 100
+        assert json.loads(re.findall(r"vllm stand-in tokenize: (.*)", backend.log())[-1])["add_special_tokens"] is False
+
+        # An upstream that reports its window (here the same vLLM) overrides the configured one, but cannot count.
+        upstream = start_backend(
+            tmp_path / "upstream",
+            extra_args=("--llm-engine", "upstream", "--llm-upstream-url", f"http://127.0.0.1:{port}/v1",
+                        "--llm-context-length", "1000", *no_embeddings),
+            env=OFFLINE,
+        )  # fmt: skip
+        try:
+            wait_for_component(upstream, "llm", "ok")
+            assert http_get(f"{upstream.url}/v1/havencore/info")[1]["chat_context_length"] == DEFAULT_MAX_MODEL_LEN
+            assert _tokenize(upstream.url, plain | {"model": "qwen-on-vllm"})[0] == 501
+        finally:
+            upstream.stop()
+    finally:
+        backend.stop()
+
+
 def test_without_models_the_parts_are_not_configured(tmp_path: Path) -> None:
     # No model settings and an empty packaged-models folder: nothing to fall back on.
     backend = start_backend(tmp_path, extra_args=("--models", str(tmp_path / "no-models")))
@@ -193,6 +264,9 @@ def test_without_models_the_parts_are_not_configured(tmp_path: Path) -> None:
             client.chat.completions.create(model="any", messages=QUESTION)
         assert raised.value.code == "model_not_configured"
         assert list(client.models.list()) == []
+        assert http_get(f"{backend.url}/v1/havencore/info")[1]["chat_context_length"] is None
+        status, refused = _tokenize(backend.url, {"model": "any", "prompt": "hi"})
+        assert (status, refused["error"]["code"]) == (503, "model_not_configured")
     finally:
         backend.stop()
 
@@ -209,6 +283,9 @@ def test_a_model_that_cannot_load_is_reported_and_retried(tmp_path: Path) -> Non
             client.chat.completions.create(model="late", messages=QUESTION)
         assert raised.value.code == "model_unavailable"
         assert "no GGUF file" in raised.value.message
+        status, refused = _tokenize(backend.url, {"model": "late", "messages": QUESTION})
+        assert status == 503
+        assert refused["error"]["code"] == "model_unavailable"
 
         gguf.parent.mkdir()
         gguf.symlink_to(CHAT_GGUF)

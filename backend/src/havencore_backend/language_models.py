@@ -62,13 +62,21 @@ def _chat_engine(runtime: BackendRuntime) -> ChatEngine | None:
             settings.llm_upstream_api_key,
             settings.llm_model,
             settings.llm_served_name or settings.llm_model,
+            context_length=settings.llm_context_length,
         )
         runtime.services.append(upstream)
         return upstream
     served_name = settings.llm_served_name or settings.llm_model
     url = settings.vllm_url or f"http://127.0.0.1:{settings.vllm_port}/v1"
     vllm = OpenAICompatibleChatEngine(
-        "llm-vllm", url, "", served_name, served_name, strict_tools=settings.llm_tool_grammar
+        "llm-vllm",
+        url,
+        "",
+        served_name,
+        served_name,
+        context_length=settings.vllm_max_model_len or None,
+        strict_tools=settings.llm_tool_grammar,
+        tokenize=True,
     )
     runtime.services.append(vllm)
     if not settings.vllm_url:

@@ -98,7 +98,13 @@ class Settings:
     )
     llm_model_file: str = field(default="", metadata={"help": "llamacpp: GGUF file name in the Hugging Face repo"})
     llm_served_name: str = field(default="", metadata={"help": "model id in /v1/models; empty: from llm_model"})
-    llm_context_length: int = field(default=4096, metadata={"help": "llamacpp: context length in tokens"})
+    llm_context_length: int = field(
+        default=4096,
+        metadata={
+            "help": "llamacpp: context length in tokens; upstream: the window clients plan prompts for, unless the "
+            "upstream's /v1/models reports a max_model_len"
+        },
+    )
     llm_threads: int = field(default=0, metadata={"help": "llamacpp: CPU threads; 0: one per core"})
     # Without it the 0.5B model writes calls as prose or JSON replies and claims actions it never made; the
     # integration's action guard stops the valid-but-wrong targets it may pick under the grammar.

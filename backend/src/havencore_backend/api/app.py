@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from havencore_backend.runtime import BackendRuntime
 
-from . import audio, chat, embeddings, memory, system
+from . import audio, chat, embeddings, memory, system, tokenize
 from .auth import APIKeyMiddleware
 from .errors import install_error_handlers
 
@@ -19,6 +19,7 @@ def create_app(runtime: BackendRuntime) -> FastAPI:
     app.include_router(system.router)
     app.include_router(audio.router)
     app.include_router(chat.router)
+    app.include_router(tokenize.router)
     app.include_router(embeddings.router)
     app.include_router(memory.router)
     if runtime.settings.api_key:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from havencore_backend.llm.chat import ChatService
 from havencore_backend.llm.engine import (
@@ -123,11 +123,13 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(BaseModel):
-    """The body of ``POST /v1/chat/completions``; fields we do not use are accepted and ignored."""
+type Messages = Annotated[list[Message], Field(min_length=1)]
+
+
+class ChatParameters(BaseModel):
+    """A chat completion request but its messages: the part ``POST /v1/havencore/tokenize`` shares."""
 
     model: str
-    messages: Annotated[list[Message], Field(min_length=1)]
     stream: bool = False
     stream_options: StreamOptions | None = None
     tools: list[Tool] | None = None
@@ -139,9 +141,31 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
+    tool_argument_values: dict[str, list[str]] | None = Field(
+        default=None,
+        description="HavenCore extension: tool parameter name -> the values a string (or string-array) parameter of "
+        "that name may take, enforced while decoding where the engine can (llama.cpp) and never shown in the prompt",
+    )
+
+    @field_validator("tool_argument_values", mode="before")
+    @classmethod
+    def _string_lists(cls, value: Any) -> Any:
+        # Checked whole, so any bad part is reported against the field itself and nothing is coerced to a string.
+        if value is None or (
+            isinstance(value, dict)
+            and all(isinstance(values, list) and all(isinstance(v, str) for v in values) for values in value.values())
+        ):
+            return value
+        raise ValueError("must be an object of parameter names to lists of strings")
 
 
-def _tools(body: ChatCompletionRequest) -> list[JSONObject]:
+class ChatCompletionRequest(ChatParameters):
+    """The body of ``POST /v1/chat/completions``; fields we do not use are accepted and ignored."""
+
+    messages: Messages
+
+
+def _tools(body: ChatParameters) -> list[JSONObject]:
     """The tools as plain dicts, after the checks OpenAI makes on them."""
     tools = body.tools or []
     for index, tool in enumerate(tools):
@@ -177,7 +201,7 @@ def _tools(body: ChatCompletionRequest) -> list[JSONObject]:
     return [tool.model_dump(exclude_none=True) for tool in tools]
 
 
-def _json_schema(body: ChatCompletionRequest) -> JSONObject | None:
+def _json_schema(body: ChatParameters) -> JSONObject | None:
     response_format = body.response_format
     if response_format is None or response_format.type == "text":
         return None
@@ -188,12 +212,12 @@ def _json_schema(body: ChatCompletionRequest) -> JSONObject | None:
     return response_format.json_schema.schema_
 
 
-def to_chat_request(body: ChatCompletionRequest) -> ChatRequest:
+def to_chat_request(body: ChatParameters, messages: list[Message]) -> ChatRequest:
     """The engine-level request for an API body; raises ``APIError`` on tools or formats that cannot work."""
     stop = [body.stop] if isinstance(body.stop, str) else body.stop or []
     choice = body.tool_choice.model_dump() if isinstance(body.tool_choice, NamedToolChoice) else body.tool_choice
     return ChatRequest(
-        messages=[message.to_engine() for message in body.messages],
+        messages=[message.to_engine() for message in messages],
         tools=_tools(body),
         tool_choice=choice or "auto",
         json_schema=_json_schema(body),
@@ -202,10 +226,12 @@ def to_chat_request(body: ChatCompletionRequest) -> ChatRequest:
         max_tokens=body.max_completion_tokens or body.max_tokens,
         stop=tuple(stop),
         seed=body.seed,
+        tool_argument_values=body.tool_argument_values or {},
     )
 
 
-def _service(request: Request, model: str) -> ChatService:
+def chat_service(request: Request, model: str) -> ChatService:
+    """The chat service serving ``model``; raises the API's 503 or 404 when there is none or it serves another."""
     runtime: BackendRuntime = request.app.state.runtime
     if runtime.chat is None:
         raise APIError(
@@ -222,7 +248,8 @@ def _service(request: Request, model: str) -> ChatService:
     return runtime.chat
 
 
-def _engine_error(err: Exception) -> APIError:
+def engine_error(err: Exception) -> APIError:
+    """The API error for an engine's refusal: the client's 400, or a 503 while the engine cannot serve."""
     if isinstance(err, ChatRequestError):
         return APIError(400, str(err), code=err.code, param=err.param)
     return APIError(503, str(err), error_type="server_error", code="model_unavailable")
@@ -232,12 +259,20 @@ def _engine_error(err: Exception) -> APIError:
 async def list_models(request: Request) -> JSONObject:
     """The chat model and the embeddings model this backend serves."""
     runtime: BackendRuntime = request.app.state.runtime
-    ids = [runtime.chat.engine.model_id] if runtime.chat else []
-    ids += [runtime.embeddings.model_id] if runtime.embeddings else []
     created = int(time.time())
+    models: list[tuple[str, JSONObject]] = []
+    if runtime.chat:
+        engine = runtime.chat.engine
+        # vLLM's name for the context window; absent while a vLLM that was given none has not said its own.
+        models.append((engine.model_id, {"max_model_len": engine.context_length} if engine.context_length else {}))
+    if runtime.embeddings:
+        models.append((runtime.embeddings.model_id, {}))
     return {
         "object": "list",
-        "data": [{"id": i, "object": "model", "created": created, "owned_by": "havencore"} for i in ids],
+        "data": [
+            {"id": model_id, "object": "model", "created": created, "owned_by": "havencore", **extra}
+            for model_id, extra in models
+        ],
     }
 
 
@@ -321,12 +356,12 @@ async def _until_disconnected(request: Request) -> None:
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSONResponse | StreamingResponse:
     """Chat completion, streamed as SSE when ``stream`` is true; tool calls come back as ``tool_calls``."""
-    service = _service(request, body.model)
-    deltas = service.stream(to_chat_request(body))
+    service = chat_service(request, body.model)
+    deltas = service.stream(to_chat_request(body, body.messages))
     try:
         first = await anext(deltas)  # engine errors surface here, before any status line is sent
     except (ChatRequestError, ChatEngineUnavailableError) as err:
-        raise _engine_error(err) from err
+        raise engine_error(err) from err
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(_sse(first, deltas, body.model, include_usage), media_type="text/event-stream")
@@ -343,7 +378,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     try:
         text, last = collecting.result()
     except (ChatRequestError, ChatEngineUnavailableError) as err:
-        raise _engine_error(err) from err
+        raise engine_error(err) from err
     message: JSONObject = {"role": "assistant", "content": text or None}
     if last.tool_calls:
         message["tool_calls"] = _tool_calls_json(last, streaming=False)

@@ -46,6 +46,10 @@ class InfoResponse(BaseModel):
     capabilities: list[str]
     chat_model: str | None = Field(description="id of the chat model in /v1/models; null when none is configured")
     embeddings_model: str | None = Field(description="id of the embeddings model in /v1/models, or null")
+    chat_context_length: int | None = Field(
+        description="the chat model's context window in tokens (its max_model_len in /v1/models); null when there is "
+        "no chat model, or a vLLM given no length has not reported its own yet"
+    )
 
 
 def _runtime(request: Request) -> BackendRuntime:
@@ -88,4 +92,5 @@ async def info(request: Request) -> InfoResponse:
         capabilities=sorted(runtime.capabilities),
         chat_model=runtime.chat.engine.model_id if runtime.chat else None,
         embeddings_model=runtime.embeddings.model_id if runtime.embeddings else None,
+        chat_context_length=runtime.chat.engine.context_length if runtime.chat else None,
     )

@@ -26,6 +26,8 @@ class ChatRequest:
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # Values a tool parameter of this name may take, for decoding only: the prompt shows ``tools`` as sent.
+    tool_argument_values: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,14 @@ class ChatDelta:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens whose KV cache was reused instead of evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCount:
+    """How many tokens a prompt takes in the model's own tokenizer, and the model's context window."""
+
+    count: int
+    max_model_len: int
 
 
 class ChatEngineUnavailableError(Exception):
@@ -53,6 +63,10 @@ class ChatRequestError(Exception):
         self.param = param
 
 
+class TokenCountUnsupportedError(Exception):
+    """The engine cannot count tokens with the model's tokenizer (an upstream without a tokenize route)."""
+
+
 class ChatEngine(Protocol):
     """Generates chat answers; knows nothing of HTTP."""
 
@@ -61,8 +75,21 @@ class ChatEngine(Protocol):
         """The model name clients use."""
         ...
 
+    @property
+    def context_length(self) -> int | None:
+        """The context window in tokens, prompt and answer together; None while it is not known yet."""
+        ...
+
     def status(self) -> ComponentStatus:
         """Health of the engine, cheap and non-blocking."""
+        ...
+
+    async def count_tokens(self, prompt: ChatRequest | str) -> TokenCount:
+        """Tokens of a chat request's prompt (its ``usage.prompt_tokens``, also beyond the window) or of plain text
+        (no special tokens); never waits for a running generation.
+
+        Raises ``ChatEngineUnavailableError``, ``ChatRequestError`` or ``TokenCountUnsupportedError``.
+        """
         ...
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[ChatDelta]:

@@ -19,11 +19,18 @@ from typing import Any
 
 from havencore_backend.components import ComponentState, ComponentStatus
 
-from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .engine import (
+    ChatDelta,
+    ChatEngineUnavailableError,
+    ChatRequest,
+    ChatRequestError,
+    JSONObject,
+    TokenCount,
+)
 from .grammar_filter import GrammarError, GrammarFilter
 from .llamacpp_log import printed_to_debug_log, route_llama_cpp_log
 from .tool_calls import parse_tool_calls
-from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar
+from .tool_grammar import CALL_STARTS, PROSE_GRAMMAR, call_schema, tool_call_grammar, with_argument_values
 
 _LOGGER = logging.getLogger(__name__)
 _RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
@@ -98,7 +105,7 @@ def _forced_call_schema(request: ChatRequest) -> JSONObject | None:
     tools = request.tools
     if isinstance(choice, dict):
         tools = [tool for tool in tools if tool["function"]["name"] == choice["function"]["name"]]
-    return call_schema(tools)
+    return call_schema(with_argument_values(tools, request.tool_argument_values))
 
 
 class LlamaCppChatEngine:
@@ -125,6 +132,11 @@ class LlamaCppChatEngine:
     def model_id(self) -> str:
         """The model name clients use."""
         return self._model_id
+
+    @property
+    def context_length(self) -> int:
+        """The configured context (``n_ctx``), known before the model loads."""
+        return self._context_length
 
     def status(self) -> ComponentStatus:
         """LOADING until the model is in memory, ERROR while it cannot be loaded."""
@@ -202,7 +214,7 @@ class LlamaCppChatEngine:
             schema, param = request.json_schema, "response_format"
         tool_calls = schema is None and self._uses_tool_grammar(request)
         if tool_calls:
-            text, param = tool_call_grammar(request.tools), "tools"
+            text, param = tool_call_grammar(with_argument_values(request.tools, request.tool_argument_values)), "tools"
         elif schema is None:
             return None
         else:
@@ -229,12 +241,20 @@ class LlamaCppChatEngine:
         )
         return formatted, tokens
 
-    def count_prompt_tokens(self, request: ChatRequest) -> int:
-        """The request's prompt length in tokens (its ``usage.prompt_tokens``), without generating; also for
-        prompts longer than the context."""
+    def count_prompt_tokens(self, prompt: ChatRequest | str) -> int:
+        """The request's prompt length in tokens (its ``usage.prompt_tokens``), or plain text's with no BOS added,
+        without generating; also for prompts longer than the context."""
         if self._llama is None:
             raise ChatEngineUnavailableError(f"The chat model is not available: {self._status.detail}")
-        return len(self._prompt(request)[1])
+        if isinstance(prompt, str):
+            # Special-token text counts as it does inside a prompt (and in vLLM's tokenizer): as one token.
+            return len(self._llama.tokenize(prompt.encode(), add_bos=False, special=True))
+        return len(self._prompt(prompt)[1])
+
+    async def count_tokens(self, prompt: ChatRequest | str) -> TokenCount:
+        """Counts in a worker thread without the generation lock: tokenizing reads only the vocabulary, which a
+        running generation does not change."""
+        return TokenCount(await asyncio.to_thread(self.count_prompt_tokens, prompt), self._context_length)
 
     def _deltas(
         self, request: ChatRequest, grammar: GrammarFilter | None, cancel: threading.Event

@@ -47,6 +47,48 @@ def _without_long_length_limits(schema: Any) -> Any:
     return schema
 
 
+def _holds_strings(schema: Any) -> bool:
+    """Whether ``schema`` is a string's, or an array's of strings."""
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "array":
+        return isinstance(schema.get("items"), dict) and schema["items"].get("type") == "string"
+    return schema.get("type") == "string"
+
+
+def _restricted(schema: JSONObject, values: list[str]) -> JSONObject:
+    """A string (or string-array) schema limited to ``values``, within its own enum where that leaves any."""
+    if schema["type"] == "array":
+        return schema | {"items": _restricted(schema["items"], values)}
+    own = schema.get("enum")
+    allowed = [value for value in values if value in own] if isinstance(own, list) else []
+    return schema | {"enum": allowed or values}
+
+
+def _tool_with_argument_values(tool: JSONObject, values: dict[str, list[str]]) -> JSONObject:
+    parameters = tool["function"].get("parameters") or {}
+    properties = parameters.get("properties")
+    if not isinstance(properties, dict):
+        return tool
+    named = {name for name in values.keys() & properties.keys() if _holds_strings(properties[name])}
+    if not named:
+        return tool
+    # A parameter left no value is left out, so the grammar never writes it (an empty enum would let the grammar end
+    # the JSON right after its key).
+    properties = {
+        name: _restricted(schema, values[name]) if name in named else schema
+        for name, schema in properties.items()
+        if name not in named or values[name]
+    }
+    return tool | {"function": tool["function"] | {"parameters": parameters | {"properties": properties}}}
+
+
+def with_argument_values(tools: list[JSONObject], values: dict[str, list[str]]) -> list[JSONObject]:
+    """``tools`` whose string parameters named in ``values`` may only take those values (a request's
+    ``tool_argument_values``); for the grammar only, as the prompt shows the tools as sent."""
+    return [_tool_with_argument_values(tool, values) for tool in tools]
+
+
 def call_schema(tools: list[JSONObject]) -> JSONObject:
     """The schema of one call: ``{"name": <tool>, "arguments": <its parameters>}`` for any offered tool."""
     options: list[JSONObject] = [

@@ -12,7 +12,15 @@ import httpx
 
 from havencore_backend.components import ComponentState, ComponentStatus
 
-from .engine import ChatDelta, ChatEngineUnavailableError, ChatRequest, ChatRequestError, JSONObject
+from .engine import (
+    ChatDelta,
+    ChatEngineUnavailableError,
+    ChatRequest,
+    ChatRequestError,
+    JSONObject,
+    TokenCount,
+    TokenCountUnsupportedError,
+)
 from .tool_calls import ParsedToolCall, json_arguments
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,15 +50,43 @@ def strict_tool(tool: JSONObject) -> JSONObject:
     return tool | {"function": {"strict": True} | function}
 
 
+def _max_model_len(models: list[Any], model: str) -> int | None:
+    """The context window ``model``'s entry in ``/v1/models`` reports (vLLM's ``max_model_len``), if any."""
+    for entry in models:
+        length = entry.get("max_model_len")
+        if entry.get("id") == model and isinstance(length, int) and not isinstance(length, bool) and length > 0:
+            return length
+    return None
+
+
 class OpenAICompatibleChatEngine:
-    """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it."""
+    """Streams chat completions from an OpenAI-compatible ``/v1`` URL; also the service that watches it.
+
+    A request's tool-argument values are ignored here: vLLM and other servers constrain calls by the same tools they
+    render into the prompt, so the values could only be applied by putting them in the prompt, which they exist to
+    keep out of it.
+    """
 
     def __init__(
-        self, name: str, base_url: str, api_key: str, upstream_model: str, model_id: str, *, strict_tools: bool = False
+        self,
+        name: str,
+        base_url: str,
+        api_key: str,
+        upstream_model: str,
+        model_id: str,
+        *,
+        context_length: int | None = None,
+        strict_tools: bool = False,
+        tokenize: bool = False,
     ) -> None:
+        """``context_length`` is the window to assume until the upstream reports its own; ``tokenize`` says the
+        server has vLLM's ``/tokenize`` beside its ``/v1``."""
         self.name = name
         self._strict_tools = strict_tools
         self._base_url = base_url.rstrip("/")
+        self._tokenize_url = f"{self._base_url.removesuffix('/v1')}/tokenize" if tokenize else None
+        self._configured_context_length = context_length
+        self._reported_context_length: int | None = None
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._upstream_model = upstream_model
         self._model_id = model_id
@@ -63,6 +99,11 @@ class OpenAICompatibleChatEngine:
     def model_id(self) -> str:
         """The model name clients use (the upstream's own name when none was configured)."""
         return self._model_id or self._upstream_model
+
+    @property
+    def context_length(self) -> int | None:
+        """What the upstream's ``/v1/models`` reports once it answered, else the configured window."""
+        return self._reported_context_length or self._configured_context_length
 
     def status(self) -> ComponentStatus:
         """OK while the upstream lists its models."""
@@ -82,13 +123,15 @@ class OpenAICompatibleChatEngine:
         try:
             response = await self._client.get(f"{self._base_url}/models", headers=self._headers)
             response.raise_for_status()
-            models = [str(model["id"]) for model in response.json().get("data", [])]
+            entries = list(response.json().get("data", []))
+            models = [str(model["id"]) for model in entries]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as err:
             if not self._starting:
                 self._status = ComponentStatus(ComponentState.ERROR, f"{self._base_url} does not answer: {err}")
             return
         if not self._upstream_model and models:
             self._upstream_model = models[0]
+        self._reported_context_length = _max_model_len(entries, self._upstream_model)
         self._starting = False
         self._status = ComponentStatus(ComponentState.OK, f"{self.model_id} at {self._base_url}")
 
@@ -103,6 +146,9 @@ class OpenAICompatibleChatEngine:
         finally:
             await self._client.aclose()
 
+    def _tools(self, request: ChatRequest) -> list[JSONObject]:
+        return [strict_tool(tool) for tool in request.tools] if self._strict_tools else request.tools
+
     def _body(self, request: ChatRequest) -> JSONObject:
         body: JSONObject = {
             "model": self._upstream_model,
@@ -111,8 +157,7 @@ class OpenAICompatibleChatEngine:
             "stream_options": {"include_usage": True},
         }
         if request.tools:
-            tools = [strict_tool(tool) for tool in request.tools] if self._strict_tools else request.tools
-            body |= {"tools": tools, "tool_choice": request.tool_choice}
+            body |= {"tools": self._tools(request), "tool_choice": request.tool_choice}
         if request.json_schema is not None:
             body["response_format"] = (
                 {"type": "json_schema", "json_schema": {"name": "response", "schema": request.json_schema}}
@@ -175,3 +220,29 @@ class OpenAICompatibleChatEngine:
             completion_tokens=int(usage.get("completion_tokens", 0)),
             cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
         )
+
+    async def count_tokens(self, prompt: ChatRequest | str) -> TokenCount:
+        """Asks vLLM's ``/tokenize`` (the tools as a chat request would send them, so the count is its usage);
+        other upstreams have no such route."""
+        if self._tokenize_url is None:
+            raise TokenCountUnsupportedError(f"The chat model upstream {self._base_url} cannot count tokens.")
+        if self._status.state is not ComponentState.OK:
+            raise ChatEngineUnavailableError(f"The chat model is not available: {self._status.detail}")
+        body: JSONObject = {"model": self._upstream_model}
+        if isinstance(prompt, str):
+            body |= {"prompt": prompt, "add_special_tokens": False}
+        else:
+            body |= {"messages": prompt.messages, "add_generation_prompt": True}
+            body |= {"tools": self._tools(prompt)} if prompt.tools else {}
+        try:
+            response = await self._client.post(self._tokenize_url, json=body, headers=self._headers)
+            if response.status_code == 404:
+                raise TokenCountUnsupportedError(f"{self._tokenize_url} does not exist.")
+            if response.status_code >= 400:
+                raise _upstream_error(response, response.content)
+            counted = response.json()
+            return TokenCount(int(counted["count"]), int(counted["max_model_len"]))
+        except httpx.HTTPError as err:
+            raise ChatEngineUnavailableError(f"The chat model upstream {self._base_url} failed: {err}") from err
+        except (ValueError, KeyError, TypeError) as err:
+            raise ChatEngineUnavailableError(f"{self._tokenize_url} answered without a count: {err}") from err
