@@ -86,7 +86,7 @@ class ChatEngine(Protocol):
 
     async def count_tokens(self, prompt: ChatRequest | str) -> TokenCount:
         """Tokens of a chat request's prompt (its ``usage.prompt_tokens``, also beyond the window) or of plain text
-        (no special tokens); never waits for a running generation.
+        (no BOS or other special tokens added); never waits for a running generation.
 
         Raises ``ChatEngineUnavailableError``, ``ChatRequestError`` or ``TokenCountUnsupportedError``.
         """
