@@ -36,6 +36,7 @@ from .entity import HavenCoreLLMEntity
 from .errors import async_error_message
 from .history import ConversationHistory
 from .intent_match import (
+    MAX_MATCHED_CHARS,
     UnknownNames,
     async_handle_full_match,
     async_recognize,
@@ -123,8 +124,14 @@ class HavenCoreConversationEntity(conversation.ConversationEntity, HavenCoreLLME
     ) -> conversation.ConversationResult:
         """Answers one user turn; backend failures become a short spoken error, never a hang."""
         options = self.subentry.data
-        local_first = options.get(CONF_PREFER_LOCAL_INTENTS, True)
-        match = await async_recognize(self.hass, user_input) if local_first or options.get(CONF_LLM_HASS_API) else None
+        # No sentence of HA's is that long, and its fuzzy matching recurses without end on a page of text.
+        matchable = len(user_input.text) <= MAX_MATCHED_CHARS
+        local_first = matchable and options.get(CONF_PREFER_LOCAL_INTENTS, True)
+        match = (
+            await async_recognize(self.hass, user_input)
+            if matchable and (local_first or options.get(CONF_LLM_HASS_API))
+            else None
+        )
         entities = async_exposed_entities(self.hass)
         unknown = unknown_names(match, entities) if match else UnknownNames()
         command = match is not None and reads_as_command(match)

@@ -21,6 +21,8 @@ from .vocabulary import ExposedEntity
 
 # Longer "names" are phrases an open slot of HA's sentences swallowed, not a device someone named.
 MAX_NAME_WORDS = 2
+# Longer requests are not matched against HA's sentences (a command is a line, not a page).
+MAX_MATCHED_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
