@@ -26,7 +26,7 @@ UNPARSABLE_ARGUMENTS_KEY = "unparsable_arguments"
 def format_tools(api: llm.APIInstance, home: Sequence[ExposedEntity]) -> list[dict[str, Any]]:
     """The API's tools as OpenAI ``tools`` entries, compact whatever the home's size: their slots fitted to what
     ``home`` has (see ``vocabulary.constrain_parameters``), names, areas and floors left to the grammar."""
-    vocabulary = vocabulary_of((), home)
+    vocabulary = vocabulary_of(home, home)
     tools = []
     for tool in api.tools:
         parameters = convert(tool.parameters, custom_serializer=api.custom_serializer)

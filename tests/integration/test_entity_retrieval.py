@@ -12,6 +12,8 @@ from homeassistant.components import conversation
 from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.setup import async_setup_component
@@ -39,14 +41,21 @@ DEVICES = (
 TARGET = "Garage aquarium pump"
 
 
+def placed_rooms(count: int) -> list[tuple[str, str]]:
+    return list(itertools.product(ROOMS, DEVICES))[:count]
+
+
 async def _set_up_big_home(hass: HomeAssistant, count: int) -> None:
-    """``count`` exposed input booleans named '<room> <device>', the target among them."""
-    names = [f"{room} {device}" for room, device in itertools.product(ROOMS, DEVICES)][:count]
-    assert TARGET in names
-    config = {f"switch_{index}": {"name": name} for index, name in enumerate(names)}
+    """``count`` exposed input booleans named '<room> <device>' in the room's area, the target among them."""
+    placed = placed_rooms(count)
+    assert ("Garage", "aquarium pump") in placed
+    config = {f"switch_{index}": {"name": f"{room} {device}"} for index, (room, device) in enumerate(placed)}
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": config})
     await hass.async_block_till_done()
-    for key in config:
+    areas, registry = ar.async_get(hass), er.async_get(hass)
+    for key, (room, _device) in zip(config, placed, strict=True):
+        area = areas.async_get_area_by_name(room) or areas.async_create(room)
+        registry.async_update_entity(f"input_boolean.{key}", area_id=area.id)
         async_expose_entity(hass, "conversation", f"input_boolean.{key}", True)
 
 
@@ -103,7 +112,7 @@ async def test_home_context_is_chosen_by_its_measured_size(
         assert "Static Context" not in system
         # Areas are always named, in the part of the prompt that stays cached.
         assert AREAS_HEADER in system
-        assert all(room in system for room in ROOMS)
+        assert all(room in system for room, _device in placed_rooms(count))
         assert len(names) <= 13
     else:
         assert TARGET in system
