@@ -1,0 +1,139 @@
+"""Any home fits (issue 17): in generated homes of 40 and 500 exposed entities, every request the agent sends fits
+the model's window, no reply carries an internal error, and commands (by HA's intents and by the LLM) act right.
+
+A real HA core with the generated home (``bench.generated_home``), the real backend (the packaged Qwen2.5 0.5B with
+its 4,096-token window), greedy decoding. The prompt tokens of each request are the usage the backend reported for it
+in the conversation's debug trace; a request whose stream ended without usage (the backend refused it, or the agent
+closed the stream early) is sent again for one token, and counts as not fitting when the backend refuses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
+from homeassistant.core import Context, HomeAssistant
+
+from bench.eval_commands import Snapshot, score
+from bench.eval_suite import COMPARED_ATTRIBUTES, Case, ServiceCall
+from bench.generated_commands import home_commands
+from bench.generated_home import generate_home, reset_actions
+from bench.reply_errors import internal_error
+from custom_components.havencore.const import CHAT_PATH, CONF_TEMPERATURE, INFO_PATH
+from demo.assist import AssistRun, PipelineEvent
+from tests.backend_process import RunningBackend, http_get, http_json
+from tests.integration.agent import AGENT, async_set_up_agent
+from tests.integration.conftest import API_KEY
+from tests.integration.generated_home import async_set_up_generated_home
+
+# The window when the backend does not say (llama.cpp's default context in the backend's settings).
+DEFAULT_CONTEXT_LENGTH = 4096
+# The first command of each kind a home runs: HA's intents answer the first two, the LLM the next two, and the
+# last names a device Assist does not see.
+KINDS = ("name", "set", "indirect", "chit-chat", "unexposed")
+# Commands that only the model can answer.
+LLM_KINDS = ("indirect", "chit-chat")
+
+
+def _context_length(backend: RunningBackend) -> int:
+    status, info = http_get(f"{backend.url}{INFO_PATH}", API_KEY)
+    assert status == 200, info
+    return int(info.get("chat_context_length") or DEFAULT_CONTEXT_LENGTH)
+
+
+def _snapshot(hass: HomeAssistant) -> Snapshot:
+    """The states and compared attributes, as ``bench.eval_commands.snapshot`` reads them from a real hass."""
+    return {
+        state.entity_id: (
+            state.state,
+            tuple((name, state.attributes.get(name)) for name in COMPARED_ATTRIBUTES[state.domain]),
+        )
+        for state in hass.states.async_all()
+        if state.domain in COMPARED_ATTRIBUTES
+    }
+
+
+def _reply_run(reply: str) -> AssistRun:
+    """A reply as the end of an Assist run, which is what ``bench.eval_commands.score`` reads."""
+    output = {"intent_output": {"response": {"speech": {"plain": {"speech": reply}}}}}
+    return AssistRun(started_at=0.0, events=[PipelineEvent("intent-end", output, 0.0)])
+
+
+def _traced_requests() -> list[tuple[dict[str, Any], int | None]]:
+    """Each chat request the agent sent, with the prompt tokens the backend reported for it (None without usage)."""
+    sent: list[tuple[dict[str, Any], int | None]] = []
+    for trace in async_get_traces():
+        for event in trace.as_dict()["events"]:
+            data = event.get("data") or {}
+            if "havencore_request" in data:
+                sent.append((data["havencore_request"], None))
+            elif "stats" in data and sent and sent[-1][1] is None:
+                sent[-1] = (sent[-1][0], int(data["stats"]["input_tokens"]))
+    return sent
+
+
+async def _run_actions(hass: HomeAssistant, calls: tuple[ServiceCall, ...]) -> None:
+    for call in calls:
+        await hass.services.async_call(call.domain, call.service, dict(call.data), blocking=True)
+    await hass.async_block_till_done()
+
+
+def _prompt_tokens(backend: RunningBackend, request: dict[str, Any]) -> int | str:
+    """The prompt tokens the backend counts for this request (answered with one token), or why it refused it."""
+    status, body = http_json(
+        "POST", f"{backend.url}{CHAT_PATH}", API_KEY, {**request, "max_tokens": 1, "stream": False}
+    )
+    if status != 200:
+        return str(body.get("error", {}).get("message", body))
+    tokens: int = body["usage"]["prompt_tokens"]
+    return tokens
+
+
+async def _problems(hass: HomeAssistant, backend: RunningBackend, case: Case, context_length: int) -> list[str]:
+    """Runs one command; returns what went wrong."""
+    before = _snapshot(hass)
+    result = await conversation.async_converse(hass, case.text, None, Context(), agent_id=AGENT)
+    await hass.async_block_till_done()
+    reply = result.response.speech.get("plain", {}).get("speech", "")
+    scored = score("havencore", "typed", case, before, _snapshot(hass), _reply_run(reply), "")
+    problems = [f"missing: {item}" for item in scored.missing]
+    problems += [f"false action: {entity} {scored.changes[entity]}" for entity in scored.false_actions]
+    if mark := internal_error(reply):
+        problems.append(f"internal error ({mark!r}) in the reply")
+    requests = _traced_requests()
+    for index, (request, traced) in enumerate(requests):
+        tokens: int | str = traced if traced is not None else 0
+        if traced is None:
+            tokens = await hass.async_add_executor_job(_prompt_tokens, backend, request)
+        if isinstance(tokens, str):
+            problems.append(f"request {index + 1} refused: {tokens}")
+        elif tokens + int(request["max_tokens"]) > context_length:
+            problems.append(
+                f"request {index + 1}: {tokens} prompt tokens + max_tokens {request['max_tokens']} > {context_length}"
+            )
+    if case.kind in LLM_KINDS and not requests:
+        problems.append("no request went to the model")
+    return [f'"{case.text}": {problem}; reply: "{reply[:200]}"' for problem in problems]
+
+
+@pytest.mark.parametrize("size", [40, 500])
+async def test_every_request_fits_the_window_in_a_home_of(
+    hass_with_core: HomeAssistant, backend: RunningBackend, size: int
+) -> None:
+    hass = hass_with_core
+    home = generate_home(size)
+    await async_set_up_generated_home(hass, home)
+    await async_set_up_agent(hass, backend, extra={CONF_TEMPERATURE: 0})
+    context_length = _context_length(backend)
+    commands = home_commands(home)
+    cases = [next(case for case in commands if case.kind == kind) for kind in KINDS]
+
+    problems: list[str] = []
+    for case in cases:
+        await _run_actions(hass, (*reset_actions(home), *case.given))
+        async_clear_traces()
+        problems += await _problems(hass, backend, case, context_length)
+
+    assert not problems, "\n".join(problems)
