@@ -140,20 +140,28 @@ def _p50_p95(values: Sequence[float]) -> str:
 def _row(run: SizeRun, agent: str) -> str:
     group = [result for result in run.results if result.agent == agent]
     right = sum(result.right for result in group)
-    false_cases = sum(bool(result.false_actions) for result in group)
-    errors = sum(internal_error(result.reply) is not None for result in group)
+    failed = [internal_error(result.reply) is not None for result in group]
     overflows = [int(match.group(1)) for result in group if (match := _OVERFLOW.search(result.reply))]
-    llm = [result.seconds for result in group if result.llm]
+    # A refused turn ends at once: its time is not an answer's.
+    llm = [result.seconds for result, error in zip(group, failed, strict=True) if result.llm and not error]
     local = [result.seconds for result in group if not result.llm]
     prompts = [total for result in group for total, _ in result.prompts]
-    tokens = f"{statistics.median(prompts):.0f} / {max(prompts)}" if prompts else "–"
-    over = f"{len(overflows)} (up to {max(overflows)})" if overflows else "0"
-    reference = "" if run.assist_api_tokens is None else str(run.assist_api_tokens)
-    return (
-        f"| {run.exposed} | {agent} | {right}/{len(group)} ({100 * right / max(1, len(group)):.0f} %) | "
-        f"{false_cases} | {errors} | {over} | {len(llm)} | {_p50_p95(llm)} | {len(local)} | {_p50_p95(local)} | "
-        f"{tokens if agent == 'havencore' else ''} | {reference if agent == 'havencore' else ''} |"
-    )
+    ours = agent == "havencore"
+    cells = [
+        str(run.exposed),
+        agent,
+        f"{right}/{len(group)} ({100 * right / max(1, len(group)):.0f} %)",
+        str(sum(bool(result.false_actions) for result in group)),
+        str(sum(failed)),
+        f"{len(overflows)} (up to {max(overflows)})" if overflows else "0",
+        str(sum(result.llm for result in group)),
+        _p50_p95(llm),
+        str(len(local)),
+        _p50_p95(local),
+        (f"{statistics.median(prompts):.0f} / {max(prompts)}" if prompts else "–") if ours else "",
+        str(run.assist_api_tokens) if ours and run.assist_api_tokens is not None else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def report(runs: Sequence[SizeRun], seed: int) -> str:
@@ -161,8 +169,8 @@ def report(runs: Sequence[SizeRun], seed: int) -> str:
     agents = list(dict.fromkeys(result.agent for run in runs for result in run.results))
     rows = [
         "| exposed entities | agent | right | false actions | internal errors | over the window (prompt tokens) "
-        "| LLM turns | LLM p50 / p95 s | local turns | local p50 / p95 s | HavenCore prompt tokens p50 / max "
-        "| HA Assist API prompt tokens (ollama) |",
+        "| LLM turns | LLM p50 / p95 s (no error) | local turns | local p50 / p95 s "
+        "| HavenCore prompt tokens p50 / max | HA Assist API prompt tokens (ollama) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row(run, agent) for run in runs for agent in agents),
     ]

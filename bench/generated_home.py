@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.util import slugify
@@ -186,10 +186,6 @@ class GeneratedHome:
         """The devices Assist sees."""
         return tuple(device for device in self.devices if device.exposed)
 
-    def device(self, entity_id: str) -> Device:
-        """The device with this entity id."""
-        return next(device for device in self.devices if device.entity_id == entity_id)
-
     def in_area(self, area: str, domain: str | None = None) -> list[Device]:
         """The exposed devices of an area, of one domain or all."""
         return [d for d in self.exposed if d.area == area and (domain is None or d.kind.domain == domain)]
@@ -225,6 +221,7 @@ def _queue(first: tuple[str, ...], rng: random.Random) -> list[str]:
 
 
 def _device(kind: Kind, area: str, rng: random.Random, exposed: bool = True) -> Device:
+    """A device of this kind in this area; a sensor gets a reading drawn from ``rng``."""
     name = kind.noun.capitalize() if kind.standalone else f"{area} {kind.noun}"
     value: float | None = None
     if kind.variant == "temperature":
@@ -271,10 +268,7 @@ def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
         if not any(queues.values()):
             raise ValueError(f"{size} entities do not fit {area_count} areas")
     devices = [
-        Device(d.entity_id, d.name, d.kind, d.area, (alias,), value=d.value)
-        if (alias := ENTITY_ALIASES.get((d.area, d.kind.noun)))
-        else d
-        for d in devices
+        replace(d, aliases=(alias,)) if (alias := ENTITY_ALIASES.get((d.area, d.kind.noun))) else d for d in devices
     ]
     for index in range(max(2, size // 100)):
         place, noun = HIDDEN_KINDS[min(index, len(HIDDEN_KINDS) - 1)]
@@ -287,12 +281,7 @@ def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
 def _with_thermostat_sensors(devices: list[Device]) -> list[Device]:
     """Each thermostat reads its area's temperature sensor."""
     sensors = {d.area: d.entity_id for d in devices if d.kind == TEMPERATURE}
-    return [
-        Device(d.entity_id, d.name, d.kind, d.area, d.aliases, d.exposed, d.value, sensors[d.area])
-        if d.kind == THERMOSTAT
-        else d
-        for d in devices
-    ]
+    return [replace(d, sensor=sensors[d.area]) if d.kind == THERMOSTAT else d for d in devices]
 
 
 def _device_helpers(device: Device) -> tuple[str, ...]:
