@@ -3,8 +3,8 @@ the states it must leave, in ``bench.eval_suite``'s format so ``bench.eval_comma
 
 Kinds: a device by its name (next to a look-alike) and by its alias, all lights of an area (by name or alias) and of
 a floor, a brightness, position, fan speed or temperature set, questions about states, indirect requests, an
-everyday word for a device ("the heating" for a thermostat), chit-chat, and devices Assist does not see (nothing may
-change). A kind the home has no devices for is left out.
+everyday word for a device ("the heating" for a thermostat), a script, chit-chat, and devices Assist does not see
+(nothing may change). A kind the home has no devices for is left out.
 """
 
 from __future__ import annotations
@@ -163,6 +163,17 @@ def _indirect(home: GeneratedHome) -> Iterator[Case]:
         )
 
 
+def _scripts(home: GeneratedHome) -> Iterator[Case]:
+    """A script by its name: the lights it switches off, on before."""
+    if script := _first(list(home.exposed), lambda d: d.kind.domain == "script"):
+        yield Case(
+            f"run {script.name.lower()}",
+            "script",
+            dict.fromkeys(script.targets, OFF),
+            given=tuple(switched_on(home.device(target)) for target in script.targets),
+        )
+
+
 CHIT_CHAT = (
     Case("tell me a joke", "chit-chat"),
     Case("what is the capital of France", "chit-chat", words=(("paris",),)),
@@ -190,6 +201,7 @@ def home_commands(home: GeneratedHome) -> tuple[Case, ...]:
         *_sets(home),
         *_queries(home),
         *_indirect(home),
+        *_scripts(home),
         *CHIT_CHAT,
         *_hidden(home),
     )

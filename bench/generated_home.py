@@ -127,6 +127,12 @@ FLOORS = (
     ("Third Floor", 3, ()),
     ("Fourth Floor", 4, ()),
 )
+# Scripts, one per 40 exposed entities, each switching off the lights of an area; numbered when the list runs out.
+SCRIPT = Kind("script", "script")
+SCRIPT_NAMES = (
+    "Good night", "Movie time", "Leaving home", "Quiet time", "Lights out", "Away mode", "Reading time", "Nap time",
+)  # fmt: skip
+ENTITIES_PER_SCRIPT = 40
 # Everything rests in this state before a case: lights and fans off at full level, covers closed, doors locked,
 # thermostats heating to 21 °C.
 LIGHT_LEVEL, FAN_SPEED, TARGET_TEMPERATURE = 255, 100, 21.0
@@ -153,7 +159,8 @@ class Area:
 @dataclass(frozen=True, slots=True)
 class Device:
     """A generated entity: what it is, where, under which names, and whether Assist sees it. ``value`` is a sensor's
-    reading (a binary sensor's 1 or 0); ``sensor`` is the temperature sensor a thermostat reads."""
+    reading (a binary sensor's 1 or 0); ``sensor`` is the temperature sensor a thermostat reads, ``targets`` the
+    lights a script switches off."""
 
     entity_id: str
     name: str
@@ -163,6 +170,7 @@ class Device:
     exposed: bool = True
     value: float | None = None
     sensor: str = ""
+    targets: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -185,6 +193,10 @@ class GeneratedHome:
     def exposed(self) -> tuple[Device, ...]:
         """The devices Assist sees."""
         return tuple(device for device in self.devices if device.exposed)
+
+    def device(self, entity_id: str) -> Device:
+        """The device with this entity id."""
+        return next(device for device in self.devices if device.entity_id == entity_id)
 
     def in_area(self, area: str, domain: str | None = None) -> list[Device]:
         """The exposed devices of an area, of one domain or all."""
@@ -236,7 +248,7 @@ def _device(kind: Kind, area: str, rng: random.Random, exposed: bool = True) -> 
 def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
     """A home with exactly ``size`` exposed entities: more areas the bigger it is (3 devices per area in a small
     home, 9 in a 2,000-entity one), the areas on up to six floors, devices handed out to the areas in turn from each
-    area's list, and hidden devices besides."""
+    area's list, scripts, and hidden devices besides."""
     rng = random.Random(f"{seed}/{size}")
     area_count = max(4, round(size**0.75 / 1.5))
     floor_count = min(len(FLOORS), 2 + area_count // 12)
@@ -247,9 +259,10 @@ def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
     )
     queues = {area.name: _queue(first, rng) for area, (_, _, first) in zip(areas, _rooms(area_count), strict=True)}
     devices: list[Device] = []
-    while len(devices) < size:
+    script_count = size // ENTITIES_PER_SCRIPT
+    while len(devices) < size - script_count:
         for area in areas:
-            if len(devices) >= size:
+            if len(devices) >= size - script_count:
                 break
             taken = {device.kind.noun for device in devices if device.area == area.name}
             queue = queues[area.name]
@@ -258,7 +271,7 @@ def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
             noun = queue.pop(0)
             if noun == THERMOSTAT.noun:
                 if TEMPERATURE.noun not in taken:
-                    if size - len(devices) < 2:
+                    if size - script_count - len(devices) < 2:
                         continue
                     devices.append(_device(TEMPERATURE, area.name, rng))
                     queue.remove(TEMPERATURE.noun)
@@ -270,12 +283,29 @@ def generate_home(size: int, seed: int = DEFAULT_SEED) -> GeneratedHome:
     devices = [
         replace(d, aliases=(alias,)) if (alias := ENTITY_ALIASES.get((d.area, d.kind.noun))) else d for d in devices
     ]
+    devices += _scripts(devices, script_count)
     for index in range(max(2, size // 100)):
         place, noun = HIDDEN_KINDS[min(index, len(HIDDEN_KINDS) - 1)]
         devices.append(_device(KINDS[noun], place or areas[index % len(areas)].name, rng, exposed=False))
     devices = _with_thermostat_sensors(devices)
     helpers = sorted(helper for device in devices for helper in _device_helpers(device))
     return GeneratedHome(seed, size, floors, areas, tuple(devices), tuple(helpers))
+
+
+def _scripts(devices: list[Device], count: int) -> list[Device]:
+    """``count`` scripts, each switching off the lights of the next area that has some, in that area."""
+    lit: dict[str, list[str]] = {}
+    for device in devices:
+        if device.kind.domain == "light":
+            lit.setdefault(device.area, []).append(device.entity_id)
+    areas = list(lit)
+    scripts = []
+    for index in range(count):
+        name = SCRIPT_NAMES[index % len(SCRIPT_NAMES)]
+        name += f" {index // len(SCRIPT_NAMES) + 1}" if index >= len(SCRIPT_NAMES) else ""
+        area = areas[index % len(areas)]
+        scripts.append(Device(f"script.{slugify(name)}", name, SCRIPT, area, targets=tuple(lit[area])))
+    return scripts
 
 
 def _with_thermostat_sensors(devices: list[Device]) -> list[Device]:
@@ -350,7 +380,7 @@ def _template_entity(device: Device) -> dict[str, Any]:
 
 def configuration(home: GeneratedHome) -> dict[str, Any]:
     """The home's integrations as Home Assistant's configuration (``input_boolean``, ``input_number``,
-    ``template``, ``climate``), their initial states the resting state."""
+    ``template``, ``climate``, ``script``), their initial states the resting state."""
     booleans: dict[str, Any] = {}
     numbers: dict[str, Any] = {}
     locks = {f"input_boolean.{d.key}_power" for d in home.devices if d.kind.domain == "lock"}
@@ -366,8 +396,12 @@ def configuration(home: GeneratedHome) -> dict[str, Any]:
             numbers[key] = {"min": 0, "max": 100, "step": 1, "initial": 0}
     templates: dict[str, list[dict[str, Any]]] = {}
     thermostats = []
+    scripts: dict[str, Any] = {}
     for device in home.devices:
-        if device.kind.domain == "climate":
+        if device.kind == SCRIPT:
+            lights_off = {"action": "light.turn_off", "target": {"entity_id": list(device.targets)}}
+            scripts[device.key] = {"alias": device.name, "sequence": [lights_off]}
+        elif device.kind.domain == "climate":
             thermostats.append(
                 {
                     "platform": "generic_thermostat",
@@ -386,6 +420,7 @@ def configuration(home: GeneratedHome) -> dict[str, Any]:
         "input_number": numbers,
         "template": [templates],
         "climate": thermostats,
+        "script": scripts,
     }
 
 
