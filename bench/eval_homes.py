@@ -29,13 +29,13 @@ from pathlib import Path
 
 import aiohttp
 
-from demo.provision import integration_entities, set_up_pipeline
+from demo.provision import integration_entities
 from demo.stack import DemoHome
 from tests.backend_process import REPO_ROOT, free_port
 
 from .assist_latency import _first_request, _PendingTurn, _reference_request_tokens
 from .big_home import exposed_entity_ids
-from .eval_commands import HOME_ASSISTANT_AGENT, Agent, CaseResult, Home, by_kind, evaluate_in, failures
+from .eval_commands import CaseResult, Home, _pipelines, _seconds, by_kind, evaluate_in, failures
 from .generated_commands import home_commands
 from .generated_home import DEFAULT_SEED, SIZES, generate_home, reset_actions
 from .generated_stack import start_generated_home
@@ -113,14 +113,7 @@ async def run_size(
     print(f"== {size} entities: {len(home.areas)} areas, {len(cases)} commands", file=sys.stderr, flush=True)
     stack = await start_generated_home(work / str(size), home)
     try:
-        agents = []
-        for name in agent_names:
-            if name == "havencore":
-                agents.append(Agent(name, stack.pipeline_id))
-            else:
-                evaluation = "Home Assistant (evaluation)"
-                pipeline = await set_up_pipeline(stack.client, evaluation, HOME_ASSISTANT_AGENT, preferred=False)
-                agents.append(Agent(name, pipeline))
+        agents = await _pipelines(stack.client, agent_names, stack.pipeline_id)
         exposed = len(await exposed_entity_ids(stack.client))
         evaluation_home = Home(stack.client, reset_actions(home), stack.backend, clear_history=True)
         results = await evaluate_in(evaluation_home, agents, ["typed"], cases)
@@ -131,10 +124,7 @@ async def run_size(
 
 
 def _p50_p95(values: Sequence[float]) -> str:
-    if not values:
-        return "–"
-    p95 = statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
-    return f"{statistics.median(values):.2f} / {p95:.2f}"
+    return _seconds(values).replace(" | ", " / ")
 
 
 def _row(run: SizeRun, agent: str) -> str:

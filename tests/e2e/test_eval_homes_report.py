@@ -45,7 +45,7 @@ def test_refused_turns_are_counted_and_left_out_of_the_latency() -> None:
         "3100 / 3100",
         "2564",
     ]
-    assert theirs[4:8] == ["0", "0", "0", "–"]
+    assert theirs[4:8] == ["0", "0", "0", "– / –"]
 
 
 def test_internal_errors_are_found_in_replies_and_ordinary_ones_are_not() -> None:
