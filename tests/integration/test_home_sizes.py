@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from homeassistant.components import conversation
 from homeassistant.components.conversation.trace import async_clear_traces, async_get_traces
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from bench.eval_commands import Snapshot, score
 from bench.eval_suite import COMPARED_ATTRIBUTES, Case, ServiceCall
@@ -31,11 +33,13 @@ from custom_components.havencore.const import (
     SUBENTRY_CONVERSATION,
 )
 from demo.assist import AssistRun, PipelineEvent
-from tests.backend_process import RunningBackend, http_get, http_json
+from tests.backend_process import RunningBackend, http_get
 from tests.integration.agent import AGENT, async_set_up_agent
 from tests.integration.conftest import API_KEY
 from tests.integration.generated_home import async_set_up_generated_home
 
+# A request sent again to count it is prefilled again, which takes a while for a long prompt on two cores.
+PREFILL_TIMEOUT = aiohttp.ClientTimeout(total=300)
 # The window when the backend does not say (llama.cpp's default context in the backend's settings).
 DEFAULT_CONTEXT_LENGTH = 4096
 # The first command of each kind a home runs with HA's intents first (they answer these), then with every command
@@ -96,12 +100,16 @@ async def _run_actions(hass: HomeAssistant, calls: tuple[ServiceCall, ...]) -> N
     await hass.async_block_till_done()
 
 
-def _prompt_tokens(backend: RunningBackend, request: dict[str, Any]) -> int | str:
+async def _async_prompt_tokens(hass: HomeAssistant, backend: RunningBackend, request: dict[str, Any]) -> int | str:
     """The prompt tokens the backend counts for this request (answered with one token), or why it refused it."""
-    status, body = http_json(
-        "POST", f"{backend.url}{CHAT_PATH}", API_KEY, {**request, "max_tokens": 1, "stream": False}
-    )
-    if status != 200:
+    async with async_get_clientsession(hass).post(
+        f"{backend.url}{CHAT_PATH}",
+        json={**request, "max_tokens": 1, "stream": False},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=PREFILL_TIMEOUT,
+    ) as response:
+        body = await response.json()
+    if response.status != 200:
         return str(body.get("error", {}).get("message", body))
     tokens: int = body["usage"]["prompt_tokens"]
     return tokens
@@ -122,9 +130,7 @@ async def _problems(
         problems.append(f"internal error ({mark!r}) in the reply")
     requests = _traced_requests()
     for index, (request, traced) in enumerate(requests):
-        tokens: int | str = traced if traced is not None else 0
-        if traced is None:
-            tokens = await hass.async_add_executor_job(_prompt_tokens, backend, request)
+        tokens = traced if traced is not None else await _async_prompt_tokens(hass, backend, request)
         if isinstance(tokens, str):
             problems.append(f"request {index + 1} refused: {tokens}")
         elif tokens + int(request["max_tokens"]) > context_length:
