@@ -29,6 +29,11 @@ NOT_REQUESTED_ERROR = "TargetNotRequested"
 # Intents that only read (HassGetState, HassClimateGetTemperature, HassGetWeather, ...) change nothing.
 READ_ONLY_MARK = "Get"
 
+# The error of a call whose arguments the intent's service cannot take together.
+INVALID_ARGUMENTS_ERROR = "InvalidArguments"
+# Slots an intent takes together that its service refuses together: a light's color and its color temperature.
+EXCLUSIVE_SLOTS = {"HassLightSet": ("color", "temperature")}
+
 # The intent slots that name a target.
 TARGET_SLOTS = ("name", "area", "floor")
 
@@ -197,6 +202,9 @@ class GuardedIntentTool(llm.Tool):
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
     ) -> JsonObjectType:
         """The intent's result, or an error the model reads before it may try once more."""
+        if len(clash := [slot for slot in EXCLUSIVE_SLOTS.get(self.name, ()) if slot in tool_input.tool_args]) > 1:
+            # The intent's schema accepts them together and its service then fails in a task no one awaits.
+            return {"error": INVALID_ARGUMENTS_ERROR, "error_text": f"Not done. Give only one of {', '.join(clash)}."}
         handler = intent_handler(hass, self.name)
         intent_domains = (handler.platforms if handler else None) or ()
         if reason := self._targets.refusal(dict(tool_input.tool_args), intent_domains):

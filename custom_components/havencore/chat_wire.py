@@ -29,8 +29,11 @@ def format_tools(api: llm.APIInstance, home: Sequence[ExposedEntity]) -> list[di
     vocabulary = vocabulary_of(home, home)
     tools = []
     for tool in api.tools:
-        parameters = convert(tool.parameters, custom_serializer=api.custom_serializer)
-        function: dict[str, Any] = {"name": tool.name, "parameters": constrain_parameters(parameters, vocabulary)}
+        parameters = constrain_parameters(convert(tool.parameters, custom_serializer=api.custom_serializer), vocabulary)
+        if isinstance(properties := parameters.get("properties"), dict):
+            # In the order the backend's grammar lets a call write them (sorted), so the model reads what it may write.
+            parameters["properties"] = dict(sorted(properties.items()))
+        function: dict[str, Any] = {"name": tool.name, "parameters": parameters}
         if tool.description:
             function["description"] = tool.description
         tools.append({"type": "function", "function": function})

@@ -39,6 +39,13 @@ def test_an_answer_the_model_means_passes_unforced(llama: Any) -> None:
     assert not forced
 
 
+def test_an_answer_the_model_means_in_other_letters_case_passes_unforced(llama: Any) -> None:
+    text, forced = _complete(llama, 'root ::= ("YES" | "NO") [.!]?')
+
+    assert text.startswith("YES")
+    assert not forced
+
+
 def test_a_grammar_no_likely_token_fits_still_decides_and_is_noted_as_forced(llama: Any) -> None:
     # No likely next token starts "Qzx": the filter falls back to checking the whole vocabulary.
     text, forced = _complete(llama, 'root ::= "Qzx" [0-9]')

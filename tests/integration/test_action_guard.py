@@ -18,6 +18,7 @@ from homeassistant.helpers import chat_session, llm
 from homeassistant.setup import async_setup_component
 
 from custom_components.havencore.action_guard import (
+    INVALID_ARGUMENTS_ERROR,
     NOT_REQUESTED_ERROR,
     RequestedTargets,
     requested_targets,
@@ -209,6 +210,11 @@ async def test_a_refused_call_switches_nothing_and_an_allowed_one_runs(home: Hom
     assert untargeted["error"] == NOT_REQUESTED_ERROR
     await hass.async_block_till_done()
     assert hass.states.get("light.bedroom_light").state == "off"  # type: ignore[union-attr]
+    # A color and a color temperature together: refused before HA's light service would fail in a task.
+    both = await allowed.async_call_tool(
+        llm.ToolInput("HassLightSet", {"name": "Kitchen light", "color": "blue", "temperature": 3000})
+    )
+    assert both["error"] == INVALID_ARGUMENTS_ERROR
     # Tools that only read are passed through untouched, and the schema the model sees does not change.
     assert [tool.name for tool in guarded.tools] == [tool.name for tool in api.tools]
     assert all(

@@ -66,7 +66,10 @@ async def test_the_model_may_word_the_reply_after_an_action_when_asked_to(
     await conversation.async_converse(hass, "Turn on the kitchen light.", None, Context(), agent_id=AGENT)
 
     assert _state(hass, "light.kitchen_light") == "on"
-    assert len(traced_requests()) == 2, "the tool result goes back to the model"
+    requests = traced_requests()
+    # The tool result goes back to the model, which words the reply (a small model may make one more call first).
+    assert len(requests) >= 2
+    assert requests[1]["messages"][-1]["role"] == "tool"
 
 
 async def test_unexposed_light_is_never_touched(hass_with_core: HomeAssistant, backend: RunningBackend) -> None:

@@ -21,11 +21,18 @@ from custom_components.havencore.const import (
     CONF_MAX_TOKENS,
     CONF_PREFER_LOCAL_INTENTS,
     CONF_RESUME_WINDOW,
+    CONF_TEMPERATURE,
 )
 from tests.backend_process import RunningBackend, http_get, start_backend
 from tests.integration.agent_setup import AGENT, async_set_up_agent
 from tests.integration.conftest import API_KEY
 from tests.integration.home import async_set_up_home
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
 
 
 def _history(backend: RunningBackend, query: str) -> Any:
@@ -94,13 +101,17 @@ async def test_llm_turn_is_recorded_with_its_tool_calls(
 ) -> None:
     hass = hass_with_core
     await async_set_up_home(hass)
-    await async_set_up_agent(hass, backend.url, API_KEY, **{CONF_PREFER_LOCAL_INTENTS: False})
+    # Greedy, as a sampled first step may be a different (bent, then refused) call; see test_action_check.
+    await async_set_up_agent(hass, backend.url, API_KEY, **{CONF_PREFER_LOCAL_INTENTS: False, CONF_TEMPERATURE: 0})
 
     result = await _converse(hass, "Turn on the kitchen light.", hass_admin_user, "hall-satellite")
 
     [turn] = _history(backend, f"/{result.conversation_id}")["turns"]
-    [call] = [call for call in turn["tool_calls"] if call["name"] == "HassTurnOn"]
-    assert call["result"]["response_type"] == "action_done"
+    # HassTurnOn, or HassLightSet, which a small model also picks to turn a light on.
+    done = [call for call in turn["tool_calls"] if call["result"].get("response_type") == "action_done"]
+    assert done, turn["tool_calls"]
+    assert all(call["name"].startswith("Hass") for call in done)
+    assert _state(hass, "light.kitchen_light") == "on"
     assert turn["assistant_text"]
 
 

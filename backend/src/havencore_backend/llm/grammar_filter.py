@@ -47,6 +47,7 @@ class GrammarFilter:
         if not self._sampler:
             raise GrammarError("llama.cpp could not parse the grammar")
         self._logprobs: Scores | None = None
+        self._likely: npt.NDArray[np.intp] | None = None  # the candidates of the step that logprobs describe
         self._sampled = False  # whether a token was sampled under this filter (``input_ids`` ends with it)
         self.forced = False
 
@@ -60,6 +61,7 @@ class GrammarFilter:
             top = scores.max()
             self._logprobs = scores - (top + np.log(np.exp(scores - top).sum()))
         likely = np.argpartition(scores, -CANDIDATES)[-CANDIDATES:]
+        self._likely = likely
         allowed = self._allowed(likely, scores)
         if not allowed.size:
             allowed = self._allowed(np.arange(scores.size), scores)
@@ -82,8 +84,18 @@ class GrammarFilter:
     def _note_forced(self, token: int) -> None:
         if self._logprobs is None or self.forced:
             return
-        written = self._llama.detokenize([token]).decode(errors="replace")
-        self.forced = bool(self._logprobs[token] < _FORCED_LOGPROB and written.strip(_JSON_PUNCTUATION))
+        written = self._text(token)
+        if self._logprobs[token] >= _FORCED_LOGPROB or not written.strip(_JSON_PUNCTUATION):
+            return
+        # The same word in other letters' case is what the model meant: "Kitchen light" for its "kitchen light", when
+        # the grammar allows only a device's exact name.
+        likely = self._likely if self._likely is not None else ()
+        meant = self._logprobs[[int(i) for i in likely if self._text(int(i)).casefold() == written.casefold()]]
+        self.forced = not meant.size or bool(np.logaddexp.reduce(meant) < _FORCED_LOGPROB)
+
+    def _text(self, token: int) -> str:
+        text: str = self._llama.detokenize([token]).decode(errors="replace")
+        return text
 
     def close(self) -> None:
         """Frees llama.cpp's grammar; the filter cannot be used afterwards."""
