@@ -23,12 +23,27 @@ DISCARDED_TEXT_LIMIT = 100
 UNPARSABLE_ARGUMENTS_KEY = "unparsable_arguments"
 
 
-def format_tools(api: llm.APIInstance, home: Sequence[ExposedEntity]) -> list[dict[str, Any]]:
+def script_entity_id(tool: llm.Tool) -> str | None:
+    """The script an Assist script tool runs, e.g. ``script.good_night``; ``None`` for other tools."""
+    if not isinstance(tool, llm.ScriptTool):
+        return None
+    # HA prefixes an object id that starts with a digit with "_" to make the tool's name.
+    object_id = tool.name[1:] if tool.name.startswith("_") and tool.name[1:2].isdigit() else tool.name
+    return f"script.{object_id}"
+
+
+def format_tools(
+    api: llm.APIInstance, home: Sequence[ExposedEntity], scripts: Sequence[ExposedEntity] = ()
+) -> list[dict[str, Any]]:
     """The API's tools as OpenAI ``tools`` entries, compact whatever the home's size: their slots fitted to what
-    ``home`` has (see ``vocabulary.constrain_parameters``), names, areas and floors left to the grammar."""
+    ``home`` has (see ``vocabulary.constrain_parameters``), names, areas and floors left to the grammar. Each exposed
+    script is a tool of its own, so scripts are offered like entities are listed: only those among ``scripts``."""
     vocabulary = vocabulary_of(home, home)
+    offered = {entity.entity_id for entity in scripts}
     tools = []
     for tool in api.tools:
+        if (script := script_entity_id(tool)) is not None and script not in offered:
+            continue
         parameters = constrain_parameters(convert(tool.parameters, custom_serializer=api.custom_serializer), vocabulary)
         if isinstance(properties := parameters.get("properties"), dict):
             # In the order the backend's grammar lets a call write them (sorted), so the model reads what it may write.

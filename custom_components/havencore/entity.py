@@ -106,6 +106,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
         payload = self._base_payload()
         api = chat_log.llm_api
         entities = (exposed if exposed is not None else async_exposed_entities(self.hass)) if api else []
+        # Without the scripts' own tools, which come with the entities the home context names.
         tools = format_tools(api, entities) if api else None
         layout: PromptLayout | None = None
         named: Sequence[ExposedEntity] = entities
@@ -116,6 +117,8 @@ class HavenCoreLLMEntity(HavenCoreEntity):
                 )
             except HavenCoreError as err:
                 raise backend_error(self.hass, self.entry, err) from err
+        if api:
+            tools = format_tools(api, entities, named)
         if api and tools:
             payload["tools"] = tools
             # The names, areas and floors a call may use go to the grammar only: the prompt does not grow with them.
@@ -236,6 +239,6 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             "max_tokens": 1,
             "messages": layout.messages([{"role": "user", "content": PREPARE_MESSAGE}]),
         }
-        if tools:
+        if api and (tools := format_tools(api, entities, home.named)):
             request["tools"] = tools
         return request

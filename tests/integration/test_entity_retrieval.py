@@ -125,6 +125,32 @@ async def test_home_context_is_chosen_by_its_measured_size(
         assert tokens <= 1500
 
 
+async def test_scripts_are_offered_with_the_entities_the_prompt_names(
+    hass_with_core: HomeAssistant, backend: RunningBackend
+) -> None:
+    hass = hass_with_core
+    await _set_up_big_home(hass, 500)
+    # Each exposed script is a tool of its own: 60 of them alone would fill most of the window.
+    scripts = {f"routine_{index}": {"alias": f"{ROOMS[index % len(ROOMS)]} routine {index}"} for index in range(60)}
+    assert await async_setup_component(
+        hass, "script", {"script": {key: {**value, "sequence": []} for key, value in scripts.items()}}
+    )
+    await hass.async_block_till_done()
+    for key in scripts:
+        async_expose_entity(hass, "conversation", f"script.{key}", True)
+    await async_set_up_agent(hass, backend, local_first=False, extra={CONF_MAX_TOKENS: 16})
+    async_clear_traces()
+
+    await conversation.async_converse(hass, "Run the garage routine 0.", None, Context(), agent_id=AGENT)
+
+    request = _first_request()
+    offered = [tool["function"]["name"] for tool in request["tools"] if tool["function"]["name"] in scripts]
+    assert "routine_0" in offered
+    assert len(offered) <= 13
+    _status, info = http_json("GET", f"{backend.url}/v1/havencore/info", API_KEY)
+    assert _prompt_tokens(backend, request) + 16 <= int(info.get("chat_context_length") or 4096)
+
+
 async def test_index_ranks_entities_by_meaning_and_follows_renames(
     hass_with_core: HomeAssistant, backend: RunningBackend
 ) -> None:
