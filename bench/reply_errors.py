@@ -3,7 +3,8 @@ overflow, an HTTP status or a traceback."""
 
 from __future__ import annotations
 
-# Lower case; HavenCore's backend error reads "Sorry, the HavenCore backend could not answer: <message>".
+# Lower case. HavenCore's translated failures name "the HavenCore backend" and count here too; before issue 17 an
+# engine's message followed "Sorry, the HavenCore backend could not answer:".
 INTERNAL_ERROR_MARKS = (
     "could not answer",
     "context length",
