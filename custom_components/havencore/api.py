@@ -305,7 +305,8 @@ class HavenCoreClient:
         """The prompt tokens of a chat request (``messages``, ``tools``) or of a ``prompt`` text, counted with the
         model's own tokenizer; ``None`` when the backend cannot count (an upstream engine, an older backend)."""
         try:
-            answer = await self._request_json("POST", TOKENIZE_PATH, body=body)
+            # Part of a turn, as the chat request is: a host busy generating may take a while to count a long prompt.
+            answer = await self._request_json("POST", TOKENIZE_PATH, body=body, time_limit=CHAT_TIMEOUT)
         except HavenCoreResponseError as err:
             if err.status in (404, 405, 501) and err.code != "model_not_found":
                 return None

@@ -39,6 +39,10 @@ from .prompt_layout import (
 from .runtime import HavenCoreConfigEntry
 from .vocabulary import ExposedEntity
 
+# No entity's overview entry ("- names: ...\n  domain: ...") takes fewer tokens: a home of more entities than the
+# share holds at this rate is not rendered to be counted.
+MIN_ENTITY_TOKENS = 6
+
 
 def trim_history(messages: list[dict[str, Any]], max_user_turns: int) -> list[dict[str, Any]]:
     """Keeps the system prompt and the last ``max_user_turns`` earlier user turns plus the current one."""
@@ -77,6 +81,9 @@ class RequestBuilder:
         runtime = entry.runtime_data
         self.counter = TokenCounter(runtime.client, runtime.info.chat_context_length)
         self._index: EntityIndex | None = None
+        # Whether the home was listed whole, for which exposed entities and share.
+        self._listed_key: tuple[tuple[ExposedEntity, ...], int] | None = None
+        self._listed = False
 
     @property
     def budget(self) -> TokenBudget:
@@ -110,7 +117,7 @@ class RequestBuilder:
                 budget.window,
             )
             raise prompt_too_large()
-        if await self.counter.async_count_text(model, entity_overview(entities)) <= share:
+        if await self._async_lists_all(model, entities, share):
             return HomeContext(listed=entities)
         areas = await self.counter.async_cut(model, areas_overview(entities), share // 2)
         if request is None:
@@ -119,6 +126,17 @@ class RequestBuilder:
         ranked = await self._async_rank(entities, request)
         best = ranked[: max(RETRIEVED_ENTITIES, len(named_outright(entities, request)))]
         return HomeContext(areas=areas, retrieved=await self._async_fitting(model, entities, best, room))
+
+    async def _async_lists_all(self, model: str, entities: Sequence[ExposedEntity], share: int) -> bool:
+        """Whether every entity's overview fits ``share`` tokens; remembered while the home and the share stay the
+        same, since rendering 2,000 entities' overview takes HA's event loop about 100 ms."""
+        key = (tuple(entities), share)
+        if self._listed_key != key:
+            self._listed = MIN_ENTITY_TOKENS * len(entities) <= share and (
+                await self.counter.async_count_text(model, entity_overview(entities)) <= share
+            )
+            self._listed_key = key
+        return self._listed
 
     async def _async_count_system(self, model: str, system: str, tools: list[dict[str, Any]] | None) -> int:
         request: dict[str, Any] = {"model": model, "messages": [{"role": "system", "content": system}]}
