@@ -14,7 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
@@ -33,12 +32,7 @@ READ_ONLY_MARK = "Get"
 # The error of a call whose arguments the intent's service cannot take together.
 INVALID_ARGUMENTS_ERROR = "InvalidArguments"
 # Slots an intent takes together that its service refuses together: a light's color and its color temperature.
-LIGHT_SET_INTENT = "HassLightSet"
-EXCLUSIVE_SLOTS = {LIGHT_SET_INTENT: ("color", "temperature")}
-# What a light is set to; each stays only when the request asks for it (a number, or the color's own words).
-LIGHT_VALUE_SLOTS = ("brightness", "color", "temperature")
-# Words that ask for a light's level without a number.
-LEVEL_WORDS = frozenset({"dim", "dimmer", "bright", "brighter", "brightness", "darker", "warm", "warmer", "cool"})
+EXCLUSIVE_SLOTS = {"HassLightSet": ("color", "temperature")}
 
 # The intent slots that name a target.
 TARGET_SLOTS = ("name", "area", "floor")
@@ -163,18 +157,6 @@ class RequestedTargets:
             return f"The user asked about {', '.join(sorted(named_areas))}, which this call does not target."
         return None
 
-    def requested_light_values(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """``arguments`` without the light values the request does not ask for: a color whose words it lacks, a
-        brightness or temperature when it has no number and no word for a level."""
-        asks_level = any(word.isdigit() for word in self.request) or bool(self.request & LEVEL_WORDS)
-        kept = dict(arguments)
-        if isinstance(color := kept.get("color"), str) and not words(color) <= self.request:
-            del kept["color"]
-        for slot in ("brightness", "temperature"):
-            if slot in kept and not asks_level:
-                del kept[slot]
-        return kept
-
     def mentioned_entities(self, limit: int) -> list[ExposedEntity]:
         """Up to ``limit`` entities the request itself picks out by name or by naming their area."""
         return [entity for entity in self.entities if self._mentions_entity([entity], self.request)][:limit]
@@ -220,6 +202,9 @@ class GuardedIntentTool(llm.Tool):
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
     ) -> JsonObjectType:
         """The intent's result, or an error the model reads before it may try once more."""
+        if len(clash := [slot for slot in EXCLUSIVE_SLOTS.get(self.name, ()) if slot in tool_input.tool_args]) > 1:
+            # The intent's schema accepts them together and its service then fails in a task no one awaits.
+            return {"error": INVALID_ARGUMENTS_ERROR, "error_text": f"Not done. Give only one of {', '.join(clash)}."}
         handler = intent_handler(hass, self.name)
         intent_domains = (handler.platforms if handler else None) or ()
         if reason := self._targets.refusal(dict(tool_input.tool_args), intent_domains):
@@ -228,19 +213,6 @@ class GuardedIntentTool(llm.Tool):
                 "error_text": f"Not done. {reason} Only act on a device or area the user named; if none of the "
                 "exposed devices fits, tell the user so.",
             }
-        if self.name == LIGHT_SET_INTENT:
-            # A small model fills every slot it may: a color or a level the user never asked for is dropped.
-            arguments = self._targets.requested_light_values(dict(tool_input.tool_args))
-            if not arguments.keys() & set(LIGHT_VALUE_SLOTS):
-                return {
-                    "error": INVALID_ARGUMENTS_ERROR,
-                    "error_text": "Not done. The user asked for no brightness, color or temperature; to switch a "
-                    "light on or off use HassTurnOn or HassTurnOff.",
-                }
-            tool_input = replace(tool_input, tool_args=arguments)
-        if len(clash := [slot for slot in EXCLUSIVE_SLOTS.get(self.name, ()) if slot in tool_input.tool_args]) > 1:
-            # The intent's schema accepts them together and its service then fails in a task no one awaits.
-            return {"error": INVALID_ARGUMENTS_ERROR, "error_text": f"Not done. Give only one of {', '.join(clash)}."}
         return await self._tool.async_call(hass, tool_input, llm_context)
 
 
