@@ -55,6 +55,11 @@ def format_tools(
     return tools
 
 
+def tool_names(tools: Sequence[dict[str, Any]] | None) -> set[str]:
+    """The names of ``tools`` in the OpenAI shape that ``format_tools`` gives."""
+    return {tool["function"]["name"] for tool in tools or ()}
+
+
 def parse_tool_arguments(raw: str) -> dict[str, Any]:
     """Decodes a tool call's JSON arguments; anything but a JSON object is kept aside so validation rejects it."""
     if not raw.strip():

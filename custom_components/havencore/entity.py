@@ -19,7 +19,7 @@ from voluptuous_openapi import convert
 
 from .action_guard import requested_targets, with_action_guard
 from .api import HavenCoreError
-from .chat_wire import format_tools
+from .chat_wire import format_tools, tool_names
 from .const import (
     CONF_DIRECT_ACTION_REPLIES,
     CONF_MAX_TOKENS,
@@ -194,6 +194,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             memory=memory or None,
             # A small model answers "what is the thermostat set to" from these, where it rarely asks for them.
             live_states=live_context(self.hass, named_states, NAMED_STATES_HEADER) if named_states and api else None,
+            tool_names=tool_names(tools),
         )
         # The chat log (and its debug view) shows the system message the model really gets.
         chat_log.content[0] = conversation.SystemContent(content=layout.system)
@@ -233,6 +234,7 @@ class HavenCoreLLMEntity(HavenCoreEntity):
             now=dt_util.now(),
             user_name=None,
             extra_system_prompt=None,
+            tool_names=tool_names(tools),
         )
         request = {
             **payload,

@@ -10,7 +10,7 @@ user message carries the rest.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,12 @@ STATIC_CONTEXT_HEADER = "Static Context: An overview of the areas and the device
 AREAS_HEADER = "Areas of this smart home (the devices of each are listed per request):"
 DATE_LINE = "Today's date is {date}."
 CLOCK_LINE = "Current time is {time}."
+# What the model is told of a tool it is offered, after the API's own rules: given "turn on the kitchen light", the
+# 0.5B model called HassLightSet with made-up values at 8 of 12 clock times, and HassTurnOn at all 12 with this.
+TOOL_RULES = {
+    "HassLightSet": "To switch a light on or off use HassTurnOn or HassTurnOff; HassLightSet only sets a brightness "
+    "or color the user asks for.",
+}
 # Lines of the prompt that no reply of the assistant's should contain: a reply with one echoes the prompt.
 PROMPT_MARKERS = ("Static Context:", "Live Context", CLOCK_LINE.split("{", 1)[0])
 
@@ -143,13 +149,16 @@ def turn_context(
     return "\n".join(lines)
 
 
-def system_message(instructions: str, api_prompt: str | None, home: HomeContext) -> str:
-    """The part of the prompt that is the same for every turn: the instructions, the API's fixed rules and what the
-    home context puts there (every entity, or the areas)."""
+def system_message(
+    instructions: str, api_prompt: str | None, home: HomeContext, tool_names: Collection[str] = ()
+) -> str:
+    """The part of the prompt that is the same for every turn: the instructions, the API's fixed rules, the rules of
+    the offered tools (``tool_names``) and what the home context puts there (every entity, or the areas)."""
     parts = [instructions.rstrip("\n")]
     if api_prompt is not None:
         api = split_api_prompt(api_prompt)
         parts.append(api.rules.rstrip("\n"))
+        parts.extend(rule for name, rule in TOOL_RULES.items() if name in tool_names)
         if api.lists_entities and home.retrieved is None and home.listed:
             parts.append(entity_overview(home.listed).rstrip("\n"))
         elif api.lists_entities and home.areas:
@@ -166,6 +175,7 @@ def build_layout(
     extra_system_prompt: str | None,
     memory: str | None = None,
     live_states: str | None = None,
+    tool_names: Collection[str] = (),
 ) -> PromptLayout:
     """Lays out one turn's prompt; the retrieved entities go to the turn context, when the API describes entities."""
     device_lines: tuple[str, ...] = ()
@@ -180,7 +190,7 @@ def build_layout(
         return turn_context(now, user_name, device_lines, retrieved, extra, live_states)
 
     return PromptLayout(
-        system=system_message(instructions, api_prompt, home),
+        system=system_message(instructions, api_prompt, home, tool_names),
         turn_context=context(memory, live_states),
         lean_turn_context=context(None, None),
     )

@@ -17,7 +17,7 @@ from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
 
 from .api import HavenCoreConnectionError, HavenCoreResponseError
-from .chat_wire import convert_content
+from .chat_wire import convert_content, tool_names
 from .const import (
     CONF_MAX_HISTORY,
     CONF_MAX_TOKENS,
@@ -108,7 +108,9 @@ class RequestBuilder:
         if api_prompt is None or not entities or not split_api_prompt(api_prompt).lists_entities:
             return HomeContext()
         budget = self.budget
-        fixed = await self._async_count_system(model, system_message(instructions, api_prompt, HomeContext()), tools)
+        fixed = await self._async_count_system(
+            model, system_message(instructions, api_prompt, HomeContext(), tool_names(tools)), tools
+        )
         share = budget.home_context(fixed)
         if share < 0:
             LOGGER.warning(

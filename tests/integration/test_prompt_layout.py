@@ -15,7 +15,7 @@ from homeassistant.helpers import llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.havencore.const import CONF_MAX_TOKENS, NAMED_STATES_HEADER
-from custom_components.havencore.prompt_layout import HomeContext, build_layout, split_api_prompt
+from custom_components.havencore.prompt_layout import TOOL_RULES, HomeContext, build_layout, split_api_prompt
 from custom_components.havencore.vocabulary import ExposedEntity
 from tests.backend_process import RunningBackend
 from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
@@ -57,6 +57,7 @@ async def test_turns_and_conversations_share_the_same_prefix_bytes(
     assert len({_prefix(request) for request in requests}) == 1
     system = requests[0]["messages"][0]["content"]
     assert "Kitchen light" in system  # the static entity overview
+    assert TOOL_RULES["HassLightSet"] in system  # Assist offers the light tool for the exposed lights
     assert "You are talking to" not in system
     assert "You are in area" not in system
     assert "Current time" not in system
@@ -104,6 +105,22 @@ def test_a_new_time_changes_only_the_tail() -> None:
     assert "Kitchen" not in layouts[1].system.split("\n")[1]
     assert "- names: Kitchen light" in layouts[1].system
     assert "replaced" not in layouts[1].system
+
+
+def test_a_tool_rule_comes_with_its_tool_after_the_api_rules() -> None:
+    api_prompt = f"When controlling Home Assistant always call the intent tools.\n{llm.DYNAMIC_CONTEXT_PROMPT}\n"
+    home = HomeContext(listed=[KITCHEN_LIGHT])
+    now = datetime.datetime(2026, 1, 2, 8)
+
+    with_light = build_layout("Be brief.", api_prompt, home, now, None, None, tool_names={"HassLightSet"})
+    without = build_layout("Be brief.", api_prompt, home, now, None, None, tool_names={"HassTurnOn"})
+
+    rule = TOOL_RULES["HassLightSet"]
+    assert rule not in without.system
+    assert with_light.system.index(llm.DYNAMIC_CONTEXT_PROMPT) < with_light.system.index(rule)
+    assert with_light.system.index(rule) < with_light.system.index("- names: Kitchen light")
+    # Only an API's rules get tool rules: the instructions stand alone without one.
+    assert rule not in build_layout("Be brief.", None, home, now, None, None, tool_names={"HassLightSet"}).system
 
 
 def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> None:
