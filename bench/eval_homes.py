@@ -19,7 +19,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -31,7 +30,6 @@ import aiohttp
 
 from demo.provision import integration_entities
 from demo.stack import DemoHome
-from tests.backend_process import REPO_ROOT, free_port
 
 from .assist_latency import _first_request, _PendingTurn, _reference_request_tokens
 from .big_home import exposed_entity_ids
@@ -40,12 +38,12 @@ from .generated_commands import home_commands
 from .generated_home import DEFAULT_SEED, SIZES, generate_home, reset_actions
 from .generated_stack import start_generated_home
 from .reference_stack import (
-    BACKEND_PYTHON,
     HA_EXTRA_SITE,
     ReferenceStack,
     _add_ollama_agent,
     _wait_for_standin,
     ha_environment,
+    start_standin,
 )
 from .reply_errors import internal_error
 
@@ -65,19 +63,9 @@ class SizeRun:
 
 
 def _start_standin(work: Path) -> ReferenceStack:
-    """The Ollama stand-in alone (no speech servers), as ``reference_stack.start_servers`` starts it."""
+    """The Ollama stand-in alone, without the speech servers."""
     work.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    environment = os.environ | {"PYTHONPATH": str(REPO_ROOT / "backend" / "src"), "HF_HUB_OFFLINE": "1"}
-    with (work / "ollama-standin.log").open("wb") as log:
-        standin = subprocess.Popen(
-            [str(BACKEND_PYTHON), "-m", "bench.ollama_standin", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return ReferenceStack([], standin, f"http://127.0.0.1:{port}")
+    return ReferenceStack([], *start_standin(work))
 
 
 async def assist_api_tokens(home: DemoHome, work: Path) -> int:

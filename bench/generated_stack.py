@@ -14,7 +14,7 @@ from demo.ha_process import RunningHomeAssistant, start_home_assistant
 from demo.home_config import configuration as demo_configuration
 from demo.home_config import write_config_dir
 from demo.provision import configure_havencore, havencore_entities, onboard, set_up_pipeline, wait_until_running
-from demo.stack import DEMO_USER_NAME, INTEGRATION_SOURCE, DemoHome, DemoState
+from demo.stack import DEMO_USER_NAME, INTEGRATION_SOURCE, DemoHome, DemoState, stop_started
 from tests.backend_process import free_port, start_backend
 
 from .generated_home import GeneratedHome, configuration
@@ -91,10 +91,6 @@ async def start_generated_home(work: Path, home: GeneratedHome, backend_args: tu
         pipeline_id = await set_up_pipeline(client)
         entities = await havencore_entities(client)
     except BaseException:
-        if client is not None:
-            await client.close()
-        if hass is not None:
-            await asyncio.to_thread(hass.stop)
-        await asyncio.to_thread(backend.stop)
+        await stop_started(backend, hass, client)
         raise
     return DemoHome(backend, hass, client, state, pipeline_id, entities)

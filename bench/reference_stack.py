@@ -74,6 +74,11 @@ def start_servers(work: Path) -> ReferenceStack:
         start_peer("wyoming-faster-whisper", [*faster_whisper_args(work / "faster-whisper"), *MATCHED_ARGS], work),
         start_peer("wyoming-piper", piper_args(work / "piper"), work),
     ]
+    return ReferenceStack(servers, *start_standin(work))
+
+
+def start_standin(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts the Ollama stand-in, logging into ``work``; returns its process and URL."""
     port = free_port()
     # The checkout's backend package first, whichever checkout .venv's editable install points at.
     environment = os.environ | {"PYTHONPATH": str(REPO_ROOT / "backend" / "src"), "HF_HUB_OFFLINE": "1"}
@@ -85,7 +90,7 @@ def start_servers(work: Path) -> ReferenceStack:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return ReferenceStack(servers, standin, f"http://127.0.0.1:{port}")
+    return standin, f"http://127.0.0.1:{port}"
 
 
 def _suggested_values(form: dict[str, Any]) -> dict[str, Any]:

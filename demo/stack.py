@@ -93,6 +93,17 @@ def _load_state(path: Path) -> DemoState:
     return state
 
 
+async def stop_started(
+    backend: RunningBackend, hass: RunningHomeAssistant | None, client: HomeAssistantClient | None
+) -> None:
+    """Stops what a start that failed part-way got running."""
+    if client is not None:
+        await client.close()
+    if hass is not None:
+        await asyncio.to_thread(hass.stop)
+    await asyncio.to_thread(backend.stop)
+
+
 async def start_demo(
     demo_dir: Path,
     backend_port: int,
@@ -142,10 +153,6 @@ async def start_demo(
         pipeline_id = await set_up_pipeline(client)
         entities = await havencore_entities(client)
     except BaseException:
-        if client is not None:
-            await client.close()
-        if hass is not None:
-            await asyncio.to_thread(hass.stop)
-        await asyncio.to_thread(backend.stop)
+        await stop_started(backend, hass, client)
         raise
     return DemoHome(backend, hass, client, state, pipeline_id, entities)
