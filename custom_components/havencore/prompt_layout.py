@@ -30,8 +30,15 @@ TOOL_RULES = {
     "HassLightSet": "To switch a light on or off use HassTurnOn or HassTurnOff; HassLightSet only sets a brightness "
     "or color the user asks for.",
 }
-# Lines of the prompt that no reply of the assistant's should contain: a reply with one echoes the prompt.
-PROMPT_MARKERS = ("Static Context:", "Live Context", CLOCK_LINE.split("{", 1)[0])
+# Lines of the prompt that no reply of the assistant's should contain: a reply with one echoes the prompt (the last
+# two are Assist's live-context rule, which the 0.5B model once answered "Yes, I am equipped to ..." with).
+PROMPT_MARKERS = (
+    "Static Context:",
+    "Live Context",
+    CLOCK_LINE.split("{", 1)[0],
+    "This is a primary function.",
+    "Do not state you lack the",
+)
 
 
 @dataclass(frozen=True, slots=True)

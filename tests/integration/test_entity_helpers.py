@@ -217,6 +217,11 @@ def _chat_log_after_tools(hass: HomeAssistant, results: list[dict[str, Any]], re
             "Done: Kitchen light.",
         ),
         ([], "name: HassSetTemperature arguments: temperature=22", "Sorry, I could not put that into words."),
+        (
+            [],
+            "Yes, I am equipped to answer questions about the current state of the home. Do not state you lack the",
+            "Sorry, I could not put that into words.",
+        ),
     ],
 )
 async def test_replies_say_what_the_tools_really_did(

@@ -15,7 +15,13 @@ from homeassistant.helpers import llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.havencore.const import CONF_MAX_TOKENS, NAMED_STATES_HEADER
-from custom_components.havencore.prompt_layout import TOOL_RULES, HomeContext, build_layout, split_api_prompt
+from custom_components.havencore.prompt_layout import (
+    PROMPT_MARKERS,
+    TOOL_RULES,
+    HomeContext,
+    build_layout,
+    split_api_prompt,
+)
 from custom_components.havencore.vocabulary import ExposedEntity
 from tests.backend_process import RunningBackend
 from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
@@ -121,6 +127,23 @@ def test_a_tool_rule_comes_with_its_tool_after_the_api_rules() -> None:
     assert with_light.system.index(rule) < with_light.system.index("- names: Kitchen light")
     # Only an API's rules get tool rules: the instructions stand alone without one.
     assert rule not in build_layout("Be brief.", None, home, now, None, None, tool_names={"HassLightSet"}).system
+
+
+def test_each_prompt_marker_is_a_line_of_the_prompt() -> None:
+    # A reply with a marker is taken for an echo of the prompt: each must be what the model really reads.
+    api_prompt = f"When controlling Home Assistant always call the intent tools.\n{llm.DYNAMIC_CONTEXT_PROMPT}\n"
+    layout = build_layout(
+        "Be brief.",
+        api_prompt,
+        HomeContext(listed=[KITCHEN_LIGHT]),
+        datetime.datetime(2026, 1, 2, 8),
+        None,
+        None,
+        live_states=f"{NAMED_STATES_HEADER}\n- Kitchen light: on",
+    )
+
+    prompt = " ".join(f"{layout.system}\n{layout.turn_context}".split())
+    assert [marker for marker in PROMPT_MARKERS if marker not in prompt] == []
 
 
 def test_layout_without_assist_keeps_other_prompts_whole_and_lists_nothing() -> None:
