@@ -27,6 +27,8 @@ from tests.backend_process import RunningBackend
 from tests.integration.agent import AGENT, async_set_up_agent, traced_requests
 from tests.integration.home import async_set_up_home
 
+# Assist's prompt as HA writes it, up to its entity overview.
+ASSIST_PROMPT = f"When controlling Home Assistant always call the intent tools.\n{llm.DYNAMIC_CONTEXT_PROMPT}\n"
 KITCHEN_LIGHT = ExposedEntity("light.kitchen_light", ("Kitchen light",), "light", ("Kitchen",), (), None)
 
 
@@ -114,12 +116,11 @@ def test_a_new_time_changes_only_the_tail() -> None:
 
 
 def test_a_tool_rule_comes_with_its_tool_after_the_api_rules() -> None:
-    api_prompt = f"When controlling Home Assistant always call the intent tools.\n{llm.DYNAMIC_CONTEXT_PROMPT}\n"
     home = HomeContext(listed=[KITCHEN_LIGHT])
     now = datetime.datetime(2026, 1, 2, 8)
 
-    with_light = build_layout("Be brief.", api_prompt, home, now, None, None, tool_names={"HassLightSet"})
-    without = build_layout("Be brief.", api_prompt, home, now, None, None, tool_names={"HassTurnOn"})
+    with_light = build_layout("Be brief.", ASSIST_PROMPT, home, now, None, None, tool_names={"HassLightSet"})
+    without = build_layout("Be brief.", ASSIST_PROMPT, home, now, None, None, tool_names={"HassTurnOn"})
 
     rule = TOOL_RULES["HassLightSet"]
     assert rule not in without.system
@@ -131,10 +132,9 @@ def test_a_tool_rule_comes_with_its_tool_after_the_api_rules() -> None:
 
 def test_each_prompt_marker_is_a_line_of_the_prompt() -> None:
     # A reply with a marker is taken for an echo of the prompt: each must be what the model really reads.
-    api_prompt = f"When controlling Home Assistant always call the intent tools.\n{llm.DYNAMIC_CONTEXT_PROMPT}\n"
     layout = build_layout(
         "Be brief.",
-        api_prompt,
+        ASSIST_PROMPT,
         HomeContext(listed=[KITCHEN_LIGHT]),
         datetime.datetime(2026, 1, 2, 8),
         None,
